@@ -1,0 +1,565 @@
+//! The engine's front door: every operation the CLI, the HTTP API and the desktop app
+//! offer, with the same names and shapes (`performSync`, `getSyncInfo`, jobs, history).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use crate::events::{EventBus, Reporter, lock};
+use crate::history::{self, CheckReport, FileInfo, RestoreReport, SnapshotInfo};
+use crate::jobs::{self, FolderLock};
+use crate::model::{
+    DEFAULT_CLOUD_NAME, Folder, FolderInfo, JobFilter, JobId, JobLogLine, PerformSyncRequest,
+    PerformSyncStarted, Phase, Progress, PushMode, SyncInfo, SyncJob, SyncJobPage, SyncPreview,
+    TriggerType,
+};
+use crate::remote::{self, RemoteError};
+use crate::repo::{self, RepoError};
+use crate::store::{Device, Store, StoreError};
+use crate::sync::{self, SyncContext, SyncError, SyncOptions};
+use crate::trash::{self, TrashError, TrashItem};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("app is required: name the client asking for the sync")]
+    AppRequired,
+    #[error("Sync is in progress, please try again later")]
+    SyncInProgress,
+    #[error("Boot sync is in progress, please try again later")]
+    BootSyncInProgress,
+    #[error("no folder named {0:?}; `folder list` shows the folders")]
+    UnknownFolder(String),
+    #[error("no enabled folders to sync; add one with `folder add`")]
+    NoFolders,
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("state directory: {0}")]
+    StateDir(std::io::Error),
+    #[error(transparent)]
+    Store(StoreError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    #[error(transparent)]
+    Trash(#[from] TrashError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::UnknownFolder(name) => EngineError::UnknownFolder(name),
+            other => EngineError::Store(other),
+        }
+    }
+}
+
+/// Where state lives when nobody says: `$XDG_STATE_HOME/syncdesk` on Linux, the platform's
+/// local data directory elsewhere.
+pub fn default_state_dir() -> Option<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "Syncdesk")?;
+    Some(
+        dirs.state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .to_path_buf(),
+    )
+}
+
+pub struct Engine {
+    state_dir: PathBuf,
+    store: Arc<Store>,
+    device: Device,
+    bus: Arc<EventBus>,
+    /// Reporters of the jobs running in this process, by folder.
+    pub(crate) running: Mutex<HashMap<String, Arc<Reporter>>>,
+    boot: AtomicBool,
+    finished: (Mutex<u64>, Condvar),
+}
+
+impl Engine {
+    pub fn open(state_dir: &Path) -> Result<Arc<Engine>, EngineError> {
+        let store = Store::open(state_dir)?;
+        let device = store.device()?;
+        let orphans = store.fail_orphaned_jobs()?;
+        if orphans > 0 {
+            tracing::warn!("{orphans} jobs were interrupted when a process stopped");
+        }
+        Ok(Arc::new(Engine {
+            state_dir: state_dir.to_path_buf(),
+            store: Arc::new(store),
+            device,
+            bus: EventBus::new(),
+            running: Mutex::new(HashMap::new()),
+            boot: AtomicBool::new(false),
+            finished: (Mutex::new(0), Condvar::new()),
+        }))
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    pub fn events(&self) -> &Arc<EventBus> {
+        &self.bus
+    }
+
+    fn locks_dir(&self) -> PathBuf {
+        self.state_dir.join("locks")
+    }
+
+    // Folders.
+
+    /// Adds a folder synced to a repository `cloud_name` (default `main`) on `remote`.
+    /// The folder's directory is created when missing.
+    pub fn add_folder(
+        &self,
+        name: &str,
+        path: &Path,
+        remote_spec: &str,
+        cloud_name: Option<&str>,
+    ) -> Result<Folder, EngineError> {
+        validate_folder_name(name)?;
+        let cloud_name = cloud_name.unwrap_or(DEFAULT_CLOUD_NAME);
+        repo::validate_cloud_name(cloud_name)?;
+        if !path.is_absolute() {
+            return Err(EngineError::InvalidRequest(format!(
+                "{} is not an absolute path",
+                path.display()
+            )));
+        }
+        std::fs::create_dir_all(path).map_err(|e| {
+            EngineError::InvalidRequest(format!("cannot create {}: {e}", path.display()))
+        })?;
+        let path = path.canonicalize().map_err(|e| {
+            EngineError::InvalidRequest(format!("cannot use {}: {e}", path.display()))
+        })?;
+        let remote_path = PathBuf::from(remote_spec.strip_prefix("file://").unwrap_or(remote_spec));
+        // Opening validates the setting and creates a local remote's directory.
+        remote::open(remote_spec)?;
+        if let Ok(r) = remote_path.canonicalize()
+            && (r.starts_with(&path) || path.starts_with(&r))
+        {
+            return Err(EngineError::InvalidRequest(
+                "the remote directory and the folder must not contain one another".into(),
+            ));
+        }
+        for other in self.store.folders()? {
+            if other.path.starts_with(&path) || path.starts_with(&other.path) {
+                return Err(EngineError::InvalidRequest(format!(
+                    "{} overlaps the folder {:?} ({})",
+                    path.display(),
+                    other.name,
+                    other.path.display()
+                )));
+            }
+            if other.remote == remote_spec && other.cloud_name == cloud_name {
+                return Err(EngineError::InvalidRequest(format!(
+                    "the folder {:?} already syncs with {remote_spec} as {cloud_name:?}; pick another cloud name",
+                    other.name
+                )));
+            }
+        }
+        let folder = Folder {
+            name: name.to_owned(),
+            path,
+            remote: remote_spec.to_owned(),
+            cloud_name: cloud_name.to_owned(),
+            enabled: true,
+        };
+        self.store.add_folder(&folder)?;
+        Ok(folder)
+    }
+
+    pub fn folders(&self) -> Result<Vec<Folder>, EngineError> {
+        Ok(self.store.folders()?)
+    }
+
+    pub fn folder(&self, name: &str) -> Result<Folder, EngineError> {
+        Ok(self.store.folder(name)?)
+    }
+
+    /// Stops syncing a folder. Its files and its repository stay as they are.
+    pub fn remove_folder(&self, name: &str) -> Result<(), EngineError> {
+        let _lock = FolderLock::try_take(&self.locks_dir(), name)?;
+        Ok(self.store.remove_folder(name)?)
+    }
+
+    pub fn set_folder_enabled(&self, name: &str, enabled: bool) -> Result<(), EngineError> {
+        Ok(self.store.set_enabled(name, enabled)?)
+    }
+
+    // performSync.
+
+    /// Starts syncing and returns at once with the initial progress; the jobs run in the
+    /// background and report through the event bus.
+    pub fn perform_sync(
+        self: &Arc<Self>,
+        req: &PerformSyncRequest,
+    ) -> Result<PerformSyncStarted, EngineError> {
+        let prepared = self.prepare(req)?;
+        let job_ids = prepared.iter().map(|(job, _)| job.id).collect();
+        for (job, lock) in prepared {
+            let engine = self.clone();
+            std::thread::Builder::new()
+                .name(format!("sync-{}", job.folder))
+                .spawn(move || jobs::execute(&engine, job, lock))
+                .map_err(|e| EngineError::Internal(format!("cannot start the sync: {e}")))?;
+        }
+        Ok(PerformSyncStarted {
+            progress: Progress {
+                current: 0,
+                total: 0,
+                info: Phase::Preparing.describe().to_owned(),
+                msg: String::new(),
+                percent: 0.0,
+            },
+            job_ids,
+        })
+    }
+
+    /// Creates pending jobs for a request without running them (another process may run
+    /// them with [`Engine::run_job`]).
+    pub fn create_jobs(&self, req: &PerformSyncRequest) -> Result<Vec<JobId>, EngineError> {
+        Ok(self
+            .prepare(req)?
+            .into_iter()
+            .map(|(job, _)| job.id)
+            .collect())
+    }
+
+    /// Runs a pending job on this thread and returns its final record.
+    pub fn run_job(&self, id: JobId) -> Result<SyncJob, EngineError> {
+        let job = self.store.job(id).map_err(|e| match e {
+            StoreError::UnknownJob(id) => {
+                EngineError::InvalidRequest(format!("no job with id {id}"))
+            }
+            other => other.into(),
+        })?;
+        if job.status.is_final() || job.status == crate::model::JobStatus::Running {
+            return Ok(job);
+        }
+        let lock = match FolderLock::try_take(&self.locks_dir(), &job.folder) {
+            Ok(l) => l,
+            Err(e) => {
+                let stats = job.stats;
+                return Ok(self.store.finish_job(
+                    id,
+                    crate::model::JobStatus::Failed,
+                    Some(&e.to_string()),
+                    &stats,
+                    &job.metadata,
+                )?);
+            }
+        };
+        Ok(jobs::execute(self, job, lock))
+    }
+
+    fn prepare(&self, req: &PerformSyncRequest) -> Result<Vec<(SyncJob, FolderLock)>, EngineError> {
+        if req.app.trim().is_empty() {
+            return Err(EngineError::AppRequired);
+        }
+        if self.boot.load(Ordering::SeqCst) && req.trigger != Some(TriggerType::Boot) {
+            return Err(EngineError::BootSyncInProgress);
+        }
+        let targets: Vec<Folder> = match &req.folder {
+            Some(name) => vec![self.store.folder(name)?],
+            None => self
+                .store
+                .folders()?
+                .into_iter()
+                .filter(|f| f.enabled)
+                .collect(),
+        };
+        if targets.is_empty() {
+            return Err(EngineError::NoFolders);
+        }
+        if let Some(cloud) = req.cloud_name.as_deref().filter(|c| !c.is_empty()) {
+            repo::validate_cloud_name(cloud)?;
+            if targets.len() != 1 {
+                return Err(EngineError::InvalidRequest(
+                    "cloudName applies to one folder: name the folder too".into(),
+                ));
+            }
+        }
+        // All or nothing: refuse if any target is busy.
+        let mut locks = Vec::with_capacity(targets.len());
+        for f in &targets {
+            if lock(&self.running).contains_key(&f.name) {
+                return Err(EngineError::SyncInProgress);
+            }
+            locks.push(FolderLock::try_take(&self.locks_dir(), &f.name)?);
+        }
+        if let Some(cloud) = req.cloud_name.as_deref().filter(|c| !c.is_empty())
+            && targets[0].cloud_name != cloud
+        {
+            // A new repository name starts from scratch (the seed's lastSyncTime = 0).
+            self.store.set_cloud_name(&targets[0].name, cloud)?;
+        }
+        let opts = SyncOptions {
+            mode: req.mode(),
+            force: req.force,
+            dry_run: false,
+            confirm: req.confirm,
+        };
+        let trigger = req.trigger.unwrap_or(TriggerType::Manual);
+        let mut out = Vec::with_capacity(targets.len());
+        for (f, lock) in targets.iter().zip(locks) {
+            let metadata = jobs::options_to_metadata(&opts, &req.app);
+            let job = self
+                .store
+                .create_job(&f.name, opts.mode.job_type(), trigger, &metadata)?;
+            out.push((job, lock));
+        }
+        Ok(out)
+    }
+
+    /// What a sync would do, per folder, without changing anything.
+    pub fn preview(&self, req: &PerformSyncRequest) -> Result<Vec<SyncPreview>, EngineError> {
+        let targets: Vec<Folder> = match &req.folder {
+            Some(name) => vec![self.store.folder(name)?],
+            None => self
+                .store
+                .folders()?
+                .into_iter()
+                .filter(|f| f.enabled)
+                .collect(),
+        };
+        if targets.is_empty() {
+            return Err(EngineError::NoFolders);
+        }
+        // Previews report nowhere: a private bus and no job record.
+        let quiet = EventBus::new();
+        let opts = SyncOptions {
+            mode: req.mode(),
+            force: req.force,
+            dry_run: true,
+            confirm: true,
+        };
+        let mut out = Vec::new();
+        for folder in targets {
+            let reporter = Reporter::new(quiet.clone(), None, 0, &folder.name);
+            let ctx = SyncContext {
+                store: &self.store,
+                device: &self.device,
+                folder: &folder,
+                reporter: &reporter,
+                job_id: 0,
+            };
+            out.push(sync::run(&ctx, &opts)?.preview);
+        }
+        Ok(out)
+    }
+
+    /// Runs the boot sync of every enabled folder in the background; `performSync` answers
+    /// "Boot sync is in progress" until it ends.
+    pub fn start_boot_sync(self: &Arc<Self>) -> Result<Vec<JobId>, EngineError> {
+        let req = PerformSyncRequest {
+            app: "syncdesk".into(),
+            trigger: Some(TriggerType::Boot),
+            ..Default::default()
+        };
+        let prepared = match self.prepare(&req) {
+            Err(EngineError::NoFolders) => return Ok(Vec::new()),
+            other => other?,
+        };
+        self.boot.store(true, Ordering::SeqCst);
+        let ids = prepared.iter().map(|(j, _)| j.id).collect();
+        let engine = self.clone();
+        std::thread::Builder::new()
+            .name("boot-sync".into())
+            .spawn(move || {
+                for (job, lock) in prepared {
+                    jobs::execute(&engine, job, lock);
+                }
+                engine.boot.store(false, Ordering::SeqCst);
+            })
+            .map_err(|e| EngineError::Internal(format!("cannot start the boot sync: {e}")))?;
+        Ok(ids)
+    }
+
+    pub(crate) fn notify_finished(&self) {
+        let (m, cv) = &self.finished;
+        *lock(m) += 1;
+        cv.notify_all();
+    }
+
+    /// Blocks until the job reaches a final status (it may run in another process).
+    pub fn wait_job(&self, id: JobId) -> Result<SyncJob, EngineError> {
+        let (m, cv) = &self.finished;
+        let mut guard = lock(m);
+        loop {
+            let job = self.store.job(id)?;
+            if job.status.is_final() {
+                return Ok(job);
+            }
+            // Woken by jobs of this process; jobs of other processes are polled.
+            guard = cv
+                .wait_timeout(guard, Duration::from_millis(200))
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+    }
+
+    // getSyncInfo.
+
+    pub fn get_sync_info(&self) -> Result<SyncInfo, EngineError> {
+        let folders = self.store.folders()?;
+        let mut infos = Vec::with_capacity(folders.len());
+        for f in &folders {
+            let running = lock(&self.running).get(&f.name).cloned();
+            // A sync run by another process holds the folder's lock.
+            let syncing = running.is_some()
+                || matches!(
+                    FolderLock::try_take(&self.locks_dir(), &f.name),
+                    Err(EngineError::SyncInProgress)
+                );
+            let progress = match &running {
+                Some(r) => r.progress(),
+                None if syncing => busy(),
+                None => idle(),
+            };
+            infos.push(FolderInfo {
+                name: f.name.clone(),
+                path: f.path.clone(),
+                provider_name: remote::provider_name(&f.remote).to_owned(),
+                remote: f.remote.clone(),
+                cloud_name: f.cloud_name.clone(),
+                enabled: f.enabled,
+                syncing,
+                progress,
+                last_job: self.store.last_job(&f.name)?,
+                last_sync_at: self.store.folder_state(&f.name)?.last_sync_at,
+            });
+        }
+        let first = infos.first();
+        let active = infos.iter().find(|i| i.syncing);
+        Ok(SyncInfo {
+            provider_name: first
+                .map_or("Local", |f| f.provider_name.as_str())
+                .to_owned(),
+            cloud_name: first
+                .map_or(DEFAULT_CLOUD_NAME, |f| f.cloud_name.as_str())
+                .to_owned(),
+            enabled: infos.iter().any(|f| f.enabled),
+            syncing: active.is_some() || self.boot.load(Ordering::SeqCst),
+            progress: active.map_or_else(idle, |f| f.progress.clone()),
+            folders: infos,
+        })
+    }
+
+    // Jobs.
+
+    pub fn jobs(&self, filter: &JobFilter) -> Result<SyncJobPage, EngineError> {
+        Ok(self.store.jobs(filter)?)
+    }
+
+    pub fn job(&self, id: JobId) -> Result<Option<SyncJob>, EngineError> {
+        match self.store.job(id) {
+            Ok(j) => Ok(Some(j)),
+            Err(StoreError::UnknownJob(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn job_log(&self, id: JobId) -> Result<Vec<JobLogLine>, EngineError> {
+        Ok(self.store.job_log(id)?)
+    }
+
+    // History.
+
+    pub fn snapshots(&self, folder: &str) -> Result<Vec<SnapshotInfo>, EngineError> {
+        history::snapshots(&self.store.folder(folder)?)
+    }
+
+    pub fn snapshot_files(
+        &self,
+        folder: &str,
+        snapshot: &str,
+        path: &str,
+    ) -> Result<Vec<FileInfo>, EngineError> {
+        history::files(&self.store, &self.store.folder(folder)?, snapshot, path)
+    }
+
+    pub fn restore(
+        &self,
+        folder: &str,
+        snapshot: &str,
+        path: &str,
+        to: &Path,
+    ) -> Result<RestoreReport, EngineError> {
+        history::restore(&self.store, &self.store.folder(folder)?, snapshot, path, to)
+    }
+
+    pub fn check(&self, folder: &str) -> Result<CheckReport, EngineError> {
+        history::check(&self.store.folder(folder)?)
+    }
+
+    // Trash.
+
+    pub fn trash(&self, folder: &str) -> Result<Vec<TrashItem>, EngineError> {
+        Ok(trash::list(&self.store.folder(folder)?.path)?)
+    }
+
+    pub fn restore_from_trash(
+        &self,
+        folder: &str,
+        batch: &str,
+        path: &str,
+    ) -> Result<PathBuf, EngineError> {
+        Ok(trash::restore(
+            &self.store.folder(folder)?.path,
+            batch,
+            path,
+            None,
+        )?)
+    }
+}
+
+fn idle() -> Progress {
+    Progress {
+        info: "Idle".into(),
+        ..Default::default()
+    }
+}
+
+fn busy() -> Progress {
+    Progress {
+        info: "Syncing in another Syncdesk process".into(),
+        ..Default::default()
+    }
+}
+
+fn validate_folder_name(name: &str) -> Result<(), EngineError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(EngineError::InvalidRequest(format!(
+            "invalid folder name {name:?}: use 1 to 64 letters, digits, '.', '_' or '-'"
+        )))
+    }
+}
+
+/// `pushOnly` and `pushMode` as the seed defines them, for callers that parse strings.
+pub fn parse_push_mode(s: &str) -> Result<PushMode, EngineError> {
+    s.parse().map_err(EngineError::InvalidRequest)
+}

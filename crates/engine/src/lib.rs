@@ -1,0 +1,21 @@
+//! The Syncdesk sync engine: scan, repository format, merge, jobs and events.
+//! It knows nothing of GUIs or HTTP; the desktop shell, the API and the CLI call into it.
+
+pub mod clock;
+pub mod engine;
+pub mod events;
+pub mod history;
+pub mod ignores;
+pub mod jobs;
+pub mod model;
+pub mod random;
+pub mod relpath;
+pub mod remote;
+pub mod repo;
+pub mod scan;
+pub mod store;
+pub mod sync;
+pub mod trash;
+pub mod vv;
+
+pub use engine::{Engine, EngineError, default_state_dir};

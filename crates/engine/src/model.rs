@@ -1,0 +1,411 @@
+//! The shapes the engine shares with its callers (CLI, HTTP API, desktop UI).
+//!
+//! Field names follow the seed each shape comes from: job records (seed 004) are
+//! snake_case, `performSync` / `getSyncInfo` / events (seeds 000, 001) are camelCase.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Identifier of a job record.
+pub type JobId = i64;
+
+/// A local folder kept in sync with a repository on a remote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Folder {
+    pub name: String,
+    pub path: PathBuf,
+    /// Where repositories live: for now a local directory.
+    pub remote: String,
+    /// Repository name under the remote; defaults to `main`.
+    pub cloud_name: String,
+    pub enabled: bool,
+}
+
+pub const DEFAULT_CLOUD_NAME: &str = "main";
+
+/// Seed 004 `JobStatus`, plus `needs_confirmation` for the mass-deletion guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+    NeedsConfirmation,
+}
+
+/// What started a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerType {
+    Manual,
+    Tray,
+    Schedule,
+    Watch,
+    Boot,
+    Api,
+    Gateway,
+}
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobType {
+    Sync,
+    ForcePush,
+    ForcePull,
+}
+
+/// The sync mode requested by `performSync`'s `pushMode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum PushMode {
+    #[default]
+    #[serde(rename = "")]
+    TwoWay,
+    #[serde(rename = "force-push")]
+    ForcePush,
+    #[serde(rename = "force-pull")]
+    ForcePull,
+}
+
+impl PushMode {
+    pub fn job_type(self) -> JobType {
+        match self {
+            PushMode::TwoWay => JobType::Sync,
+            PushMode::ForcePush => JobType::ForcePush,
+            PushMode::ForcePull => JobType::ForcePull,
+        }
+    }
+}
+
+/// Counters of one job (DESIGN "SyncJobStats").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncJobStats {
+    pub files_scanned: u64,
+    pub files_uploaded: u64,
+    pub files_downloaded: u64,
+    pub files_deleted: u64,
+    pub conflicts: u64,
+    pub bytes_uploaded: u64,
+    pub bytes_downloaded: u64,
+    pub retries: u64,
+    pub duration_ms: u64,
+}
+
+/// A job record, as seed 004 describes it. Timestamps are RFC 3339 UTC with milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncJob {
+    pub id: JobId,
+    pub job_type: JobType,
+    pub trigger_type: TriggerType,
+    pub status: JobStatus,
+    /// The folder the job syncs.
+    pub folder: String,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub error_message: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub stats: SyncJobStats,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Pagination of a listing (1-based pages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageMeta {
+    pub page: u32,
+    pub page_size: u32,
+    pub total: u64,
+    pub total_pages: u32,
+}
+
+/// Seed 004 `SyncJobPage`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncJobPage {
+    pub items: Vec<SyncJob>,
+    pub meta: PageMeta,
+}
+
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+pub const MAX_PAGE_SIZE: u32 = 200;
+
+/// Filters of a job listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobFilter {
+    pub status: Option<JobStatus>,
+    pub folder: Option<String>,
+    pub job_type: Option<JobType>,
+    pub trigger_type: Option<TriggerType>,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+impl Default for JobFilter {
+    fn default() -> Self {
+        JobFilter {
+            status: None,
+            folder: None,
+            job_type: None,
+            trigger_type: None,
+            page: 1,
+            page_size: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+/// One line of a job's log (the `syncLog` lines it emitted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobLogLine {
+    pub at: String,
+    pub level: LogLevel,
+    pub msg: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    Info,
+    Warn,
+    Error,
+}
+
+/// Progress as `performSync` returns it (seed 000) and `getSyncInfo` reports it (seed 001).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    pub current: u64,
+    pub total: u64,
+    pub info: String,
+    pub msg: String,
+    pub percent: f64,
+}
+
+/// The phases of a sync, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Preparing,
+    Scanning,
+    Fetching,
+    Merging,
+    Uploading,
+    Downloading,
+    Applying,
+    Committing,
+    Done,
+}
+
+impl Phase {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Phase::Preparing => "Preparing to sync",
+            Phase::Scanning => "Scanning local files",
+            Phase::Fetching => "Reading remote heads",
+            Phase::Merging => "Merging changes",
+            Phase::Uploading => "Uploading",
+            Phase::Downloading => "Downloading",
+            Phase::Applying => "Applying changes locally",
+            Phase::Committing => "Committing snapshot",
+            Phase::Done => "Done",
+        }
+    }
+}
+
+/// Seed 000's event names, exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EventName {
+    SyncBegin,
+    SyncProgress,
+    SyncRetry,
+    SyncFail,
+    SyncLog,
+    SyncEnd,
+}
+
+impl fmt::Display for EventName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EventName::SyncBegin => "syncBegin",
+            EventName::SyncProgress => "syncProgress",
+            EventName::SyncRetry => "syncRetry",
+            EventName::SyncFail => "syncFail",
+            EventName::SyncLog => "syncLog",
+            EventName::SyncEnd => "syncEnd",
+        })
+    }
+}
+
+/// One event of a sync job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncEvent {
+    pub name: EventName,
+    pub job_id: JobId,
+    pub folder: String,
+    pub phase: Phase,
+    pub current: u64,
+    pub total: u64,
+    pub bytes: u64,
+    pub bytes_total: u64,
+    pub info: String,
+    pub msg: String,
+    pub percent: f64,
+    /// Final status, on `syncEnd` and `syncFail`.
+    pub status: Option<JobStatus>,
+    pub at: String,
+}
+
+/// `performSync` request (seed 000).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PerformSyncRequest {
+    pub app: String,
+    pub force: bool,
+    pub push_mode: PushMode,
+    /// Deprecated alias of `pushMode: "force-push"`.
+    pub push_only: bool,
+    pub cloud_name: Option<String>,
+    /// Sync one folder; all enabled folders when absent.
+    pub folder: Option<String>,
+    /// Plan only; nothing is changed on either side.
+    pub dry_run: bool,
+    /// Go ahead past the mass-deletion guard.
+    pub confirm: bool,
+    #[serde(skip)]
+    pub trigger: Option<TriggerType>,
+}
+
+impl PerformSyncRequest {
+    /// The effective mode: `pushOnly: true` means force-push unless a mode is named.
+    pub fn mode(&self) -> PushMode {
+        match (self.push_mode, self.push_only) {
+            (PushMode::TwoWay, true) => PushMode::ForcePush,
+            (mode, _) => mode,
+        }
+    }
+}
+
+/// What `performSync` returns at once: the initial progress and the jobs it started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PerformSyncStarted {
+    #[serde(flatten)]
+    pub progress: Progress,
+    pub job_ids: Vec<JobId>,
+}
+
+/// `getSyncInfo` (seed 001) plus per-folder detail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncInfo {
+    pub provider_name: String,
+    pub cloud_name: String,
+    pub enabled: bool,
+    pub syncing: bool,
+    pub progress: Progress,
+    pub folders: Vec<FolderInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FolderInfo {
+    pub name: String,
+    pub path: PathBuf,
+    pub provider_name: String,
+    pub remote: String,
+    pub cloud_name: String,
+    pub enabled: bool,
+    pub syncing: bool,
+    pub progress: Progress,
+    pub last_job: Option<SyncJob>,
+    pub last_sync_at: Option<String>,
+}
+
+/// A dry-run's answer: what a sync would do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncPreview {
+    pub folder: String,
+    pub mode: PushMode,
+    pub upload: Vec<String>,
+    pub download: Vec<String>,
+    /// Local files that would be overwritten (they go to the trash first).
+    pub replace: Vec<String>,
+    /// Local files that would be deleted (to the trash).
+    pub delete_local: Vec<String>,
+    /// Paths that would be deleted on the remote (kept in history).
+    pub delete_remote: Vec<String>,
+    pub conflicts: Vec<String>,
+}
+
+macro_rules! string_enum {
+    ($ty:ty { $($variant:path => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $($variant => $text),+ }
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($variant),)+
+                    other => Err(format!(
+                        "unknown value {other:?}; expected one of: {}",
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(JobStatus {
+    JobStatus::Pending => "pending",
+    JobStatus::Running => "running",
+    JobStatus::Succeeded => "succeeded",
+    JobStatus::Failed => "failed",
+    JobStatus::Cancelled => "cancelled",
+    JobStatus::NeedsConfirmation => "needs_confirmation",
+});
+
+string_enum!(TriggerType {
+    TriggerType::Manual => "manual",
+    TriggerType::Tray => "tray",
+    TriggerType::Schedule => "schedule",
+    TriggerType::Watch => "watch",
+    TriggerType::Boot => "boot",
+    TriggerType::Api => "api",
+    TriggerType::Gateway => "gateway",
+});
+
+string_enum!(JobType {
+    JobType::Sync => "sync",
+    JobType::ForcePush => "force_push",
+    JobType::ForcePull => "force_pull",
+});
+
+string_enum!(PushMode {
+    PushMode::TwoWay => "",
+    PushMode::ForcePush => "force-push",
+    PushMode::ForcePull => "force-pull",
+});
+
+impl JobStatus {
+    /// A job in this status will not change any more.
+    pub fn is_final(self) -> bool {
+        !matches!(self, JobStatus::Pending | JobStatus::Running)
+    }
+}

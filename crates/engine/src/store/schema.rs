@@ -1,0 +1,126 @@
+//! Schema migrations, keyed on `PRAGMA user_version`.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::StoreError;
+
+/// `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`. Append only:
+/// a released step never changes, since installed databases already ran it.
+const MIGRATIONS: &[&str] = &[
+    // 1: initial schema.
+    r#"
+    CREATE TABLE device (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        id TEXT NOT NULL,
+        nonce TEXT NOT NULL
+    );
+
+    CREATE TABLE logical_clock (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        -- Last value handed out; 0 before the first reservation.
+        value INTEGER NOT NULL
+    );
+    INSERT INTO logical_clock (singleton, value) VALUES (1, 0);
+
+    CREATE TABLE folders (
+        name TEXT PRIMARY KEY,
+        -- Raw OS bytes on Unix, so any path round-trips.
+        path BLOB NOT NULL,
+        remote TEXT NOT NULL,
+        cloud_name TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        base_snapshot TEXT,
+        head_written TEXT,
+        head_pending TEXT,
+        last_sync_at TEXT
+    );
+
+    -- stat columns are all NULL or all set; u64 values are stored with their bits as i64.
+    CREATE TABLE file_index (
+        folder TEXT NOT NULL REFERENCES folders (name) ON DELETE CASCADE,
+        path BLOB NOT NULL,
+        size INTEGER,
+        mtime_ns INTEGER,
+        inode INTEGER,
+        mode INTEGER,
+        hash BLOB,
+        base BLOB,
+        PRIMARY KEY (folder, path)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE blob_locations (
+        folder TEXT NOT NULL REFERENCES folders (name) ON DELETE CASCADE,
+        hash BLOB NOT NULL,
+        location BLOB NOT NULL,
+        PRIMARY KEY (folder, hash)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE trees (
+        folder TEXT NOT NULL REFERENCES folders (name) ON DELETE CASCADE,
+        id BLOB NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (folder, id)
+    ) WITHOUT ROWID;
+
+    -- No foreign key to folders: job history outlives a removed folder.
+    -- AUTOINCREMENT: a job id is never reused, even after the newest jobs are deleted.
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        folder TEXT NOT NULL,
+        job_type TEXT NOT NULL,
+        trigger_type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at TEXT,
+        ended_at TEXT,
+        error_message TEXT,
+        metadata TEXT NOT NULL,
+        stats TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        owner_pid INTEGER NOT NULL
+    );
+    -- Listings filter on one of these and page by id DESC: each index serves both.
+    CREATE INDEX jobs_by_status ON jobs (status, id);
+    CREATE INDEX jobs_by_folder ON jobs (folder, id);
+    CREATE INDEX jobs_by_type ON jobs (job_type, id);
+    CREATE INDEX jobs_by_trigger ON jobs (trigger_type, id);
+
+    CREATE TABLE job_log (
+        seq INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        level TEXT NOT NULL,
+        msg TEXT NOT NULL
+    );
+    CREATE INDEX job_log_by_job ON job_log (job_id, seq);
+    "#,
+];
+
+/// The schema version this build writes.
+pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database up to [`SCHEMA_VERSION`], refusing one from a newer build.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    // IMMEDIATE: two processes opening a fresh state dir at once must not both
+    // run the same step; the second waits, then sees the new version.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let start = usize::try_from(found)
+        .map_err(|_| StoreError::Corrupt(format!("negative schema version {found}")))?;
+    // start < SCHEMA_VERSION = MIGRATIONS.len() here, so the slice is in bounds.
+    for step in &MIGRATIONS[start..] {
+        tx.execute_batch(step)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! Uploading: files are chunked, deduplicated against what the repository already holds,
+//! and packed; a pack's blob locations are remembered only once the pack is stored, so an
+//! interrupted sync resumes without sending those packs again.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
+use std::sync::Mutex;
+
+use crate::events::lock;
+use crate::repo::chunk::for_each_chunk;
+use crate::repo::pack::{self, BlobKind, PackWriter, SealedBlob};
+use crate::repo::tree::{BlobRef, Codec, Hash};
+use crate::repo::{Repo, RepoError};
+use crate::scan::stat_key;
+use crate::store::{StatKey, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} kept changing while it was being uploaded; it will be synced next time")]
+    Unstable { path: String },
+    #[error("{path} is no longer a regular file")]
+    NotAFile { path: String },
+}
+
+/// A file as it was read for upload.
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    pub hash: Hash,
+    pub size: u64,
+    pub stat: StatKey,
+    pub chunks: Vec<BlobRef>,
+}
+
+struct OpenPack {
+    writer: PackWriter,
+    refs: Vec<BlobRef>,
+}
+
+/// Packs blobs and stores full packs. Shared by parallel workers.
+pub struct Packer<'a> {
+    repo: &'a Repo,
+    store: &'a Store,
+    folder: &'a str,
+    open: Mutex<Option<OpenPack>>,
+    /// Blobs added during this sync (including ones still in the open pack).
+    added: Mutex<HashMap<Hash, BlobRef>>,
+    /// Bytes of packs stored, for stats.
+    pub stored_bytes: std::sync::atomic::AtomicU64,
+}
+
+impl<'a> Packer<'a> {
+    pub fn new(repo: &'a Repo, store: &'a Store, folder: &'a str) -> Self {
+        Packer {
+            repo,
+            store,
+            folder,
+            open: Mutex::new(None),
+            added: Mutex::new(HashMap::new()),
+            stored_bytes: Default::default(),
+        }
+    }
+
+    /// Where a blob with this hash already is, if the repository (as far as we know) has it.
+    pub fn lookup(&self, hash: &Hash) -> Result<Option<BlobRef>, UploadError> {
+        if let Some(r) = lock(&self.added).get(hash) {
+            return Ok(Some(*r));
+        }
+        Ok(self
+            .store
+            .blob_location(self.folder, hash)?
+            .and_then(|bytes| ciborium::from_reader::<BlobRef, _>(bytes.as_slice()).ok()))
+    }
+
+    /// Adds a sealed blob (unless already present) and returns its reference.
+    pub fn add(&self, blob: &SealedBlob) -> Result<BlobRef, UploadError> {
+        let full = {
+            let mut added = lock(&self.added);
+            if let Some(r) = added.get(&blob.hash) {
+                return Ok(*r);
+            }
+            let mut open = lock(&self.open);
+            if open.is_none() {
+                *open = Some(OpenPack {
+                    writer: PackWriter::new(crate::random::bytes().map_err(|source| {
+                        UploadError::Read {
+                            path: "random source".into(),
+                            source,
+                        }
+                    })?),
+                    refs: Vec::new(),
+                });
+            }
+            let Some(pack) = open.as_mut() else {
+                unreachable!("opened above")
+            };
+            let r = pack.writer.add(blob);
+            pack.refs.push(r);
+            added.insert(blob.hash, r);
+            if pack.writer.is_full() {
+                open.take()
+            } else {
+                None
+            }
+        };
+        let r = lock(&self.added)[&blob.hash];
+        if let Some(pack) = full {
+            self.store_pack(pack)?;
+        }
+        Ok(r)
+    }
+
+    /// Stores the open pack, if any.
+    pub fn flush(&self) -> Result<(), UploadError> {
+        let open = lock(&self.open).take();
+        match open {
+            Some(pack) => self.store_pack(pack),
+            None => Ok(()),
+        }
+    }
+
+    fn store_pack(&self, pack: OpenPack) -> Result<(), UploadError> {
+        let (id, bytes) = pack.writer.finish();
+        self.repo.put_pack(&id, &bytes)?;
+        self.stored_bytes
+            .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let entries: Vec<(Hash, Vec<u8>)> =
+            pack.refs.iter().map(|r| (r.hash, encode_ref(r))).collect();
+        self.store.put_blob_locations(self.folder, &entries)?;
+        Ok(())
+    }
+
+    /// Seals and adds one blob of `kind`, reusing a stored copy when there is one.
+    pub fn put(
+        &self,
+        kind: BlobKind,
+        raw: &[u8],
+        compress: bool,
+    ) -> Result<(BlobRef, bool), UploadError> {
+        let hash = *blake3::hash(raw).as_bytes();
+        if let Some(r) = self.lookup(&hash)? {
+            return Ok((r, false));
+        }
+        let sealed = if compress {
+            pack::seal(kind, raw)
+        } else {
+            SealedBlob {
+                hash,
+                kind,
+                raw_len: raw.len() as u32,
+                codec: Codec::Raw,
+                stored: raw.to_vec(),
+            }
+        };
+        Ok((self.add(&sealed)?, true))
+    }
+
+    /// Reads, chunks and packs one local file, making sure the content read is one
+    /// consistent version (the file did not change while it was read).
+    pub fn upload_file(
+        &self,
+        abs: &Path,
+        mut on_bytes: impl FnMut(u64),
+    ) -> Result<Uploaded, UploadError> {
+        let shown = abs.display().to_string();
+        let read_err = |source| UploadError::Read {
+            path: shown.clone(),
+            source,
+        };
+        for _attempt in 0..3 {
+            let before = std::fs::symlink_metadata(abs).map_err(read_err)?;
+            if !before.is_file() {
+                return Err(UploadError::NotAFile { path: shown });
+            }
+            let file = File::open(abs).map_err(read_err)?;
+            let mut hasher = blake3::Hasher::new();
+            let mut chunks = Vec::new();
+            let mut size = 0u64;
+            // Stop trying to compress a file once a large chunk of it does not shrink
+            // (media, archives): it saves most of the CPU on incompressible data.
+            let mut compress = true;
+            let mut failure = None;
+            let result = for_each_chunk(file, &self.repo.config.chunker, |data| {
+                hasher.update(&data);
+                size += data.len() as u64;
+                on_bytes(data.len() as u64);
+                match self.put(BlobKind::Data, &data, compress) {
+                    Ok((r, _)) => {
+                        if compress && data.len() >= 64 << 10 && r.codec == Codec::Raw {
+                            compress = false;
+                        }
+                        chunks.push(r);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        failure = Some(e);
+                        Err(std::io::Error::other("upload failed"))
+                    }
+                }
+            });
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            result.map_err(read_err)?;
+            let after = std::fs::symlink_metadata(abs).map_err(read_err)?;
+            if stat_key(&before) == stat_key(&after) {
+                return Ok(Uploaded {
+                    hash: *hasher.finalize().as_bytes(),
+                    size,
+                    stat: stat_key(&after),
+                    chunks,
+                });
+            }
+        }
+        Err(UploadError::Unstable { path: shown })
+    }
+}
+
+pub fn encode_ref(r: &BlobRef) -> Vec<u8> {
+    let mut out = Vec::with_capacity(96);
+    // Serializing plain owned data into a Vec cannot fail.
+    ciborium::into_writer(r, &mut out).unwrap_or_else(|e| unreachable!("{e}"));
+    out
+}

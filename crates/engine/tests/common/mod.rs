@@ -1,0 +1,166 @@
+//! Test devices: each one a state dir and a folder, all syncing through one local remote.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use syncdesk_engine::model::{JobStatus, PerformSyncRequest, PushMode, SyncJob};
+use syncdesk_engine::{Engine, EngineError};
+use tempfile::TempDir;
+
+pub struct World {
+    pub dir: TempDir,
+    pub remote: PathBuf,
+}
+
+impl World {
+    pub fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let remote = dir.path().join("remote");
+        fs::create_dir_all(&remote).unwrap();
+        World { dir, remote }
+    }
+
+    pub fn device(&self, name: &str) -> Device {
+        let state = self.dir.path().join(format!("state-{name}"));
+        let root = self.dir.path().join(format!("folder-{name}"));
+        let engine = Engine::open(&state).unwrap();
+        engine
+            .add_folder("docs", &root, self.remote.to_str().unwrap(), None)
+            .unwrap();
+        Device {
+            engine,
+            root: root.canonicalize().unwrap(),
+            state,
+        }
+    }
+}
+
+pub struct Device {
+    pub engine: Arc<Engine>,
+    pub root: PathBuf,
+    pub state: PathBuf,
+}
+
+impl Device {
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    pub fn write(&self, rel: &str, content: &[u8]) {
+        let p = self.path(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, content).unwrap();
+    }
+
+    pub fn read(&self, rel: &str) -> Option<Vec<u8>> {
+        fs::read(self.path(rel)).ok()
+    }
+
+    pub fn remove(&self, rel: &str) {
+        let p = self.path(rel);
+        if p.is_dir() {
+            fs::remove_dir_all(p).unwrap();
+        } else {
+            fs::remove_file(p).unwrap();
+        }
+    }
+
+    pub fn sync_with(&self, req: PerformSyncRequest) -> Result<SyncJob, EngineError> {
+        let ids = self.engine.create_jobs(&PerformSyncRequest {
+            app: "test".into(),
+            folder: Some("docs".into()),
+            ..req
+        })?;
+        assert_eq!(ids.len(), 1);
+        self.engine.run_job(ids[0])
+    }
+
+    /// A two-way sync that must succeed.
+    pub fn sync(&self) -> SyncJob {
+        let job = self.sync_with(PerformSyncRequest::default()).unwrap();
+        assert_eq!(
+            job.status,
+            JobStatus::Succeeded,
+            "sync failed: {:?}",
+            job.error_message
+        );
+        job
+    }
+
+    pub fn sync_mode(&self, mode: PushMode) -> SyncJob {
+        let job = self
+            .sync_with(PerformSyncRequest {
+                push_mode: mode,
+                confirm: true,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(job.status, JobStatus::Succeeded, "{:?}", job.error_message);
+        job
+    }
+
+    /// Every file and symlink under the folder (not `.syncdesk/`), with its content.
+    pub fn tree(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        walk(&self.root, &self.root, &mut out);
+        out
+    }
+
+    /// Files in the folder's trash, with content.
+    pub fn trash(&self) -> Vec<Vec<u8>> {
+        let mut out = BTreeMap::new();
+        let t = self.root.join(".syncdesk/trash");
+        if t.exists() {
+            walk_all(&t, &t, &mut out);
+        }
+        out.into_values().collect()
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+    for e in fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+        if rel == ".syncdesk" {
+            continue;
+        }
+        let ft = e.file_type().unwrap();
+        if ft.is_symlink() {
+            let t = fs::read_link(&p).unwrap();
+            out.insert(
+                format!("{rel} -> link"),
+                t.to_string_lossy().as_bytes().to_vec(),
+            );
+        } else if ft.is_dir() {
+            out.insert(format!("{rel}/"), Vec::new());
+            walk(root, &p, out);
+        } else {
+            out.insert(rel, fs::read(&p).unwrap());
+        }
+    }
+}
+
+fn walk_all(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+    for e in fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if e.file_type().unwrap().is_dir() {
+            walk_all(root, &p, out);
+        } else if e.file_type().unwrap().is_file() {
+            out.insert(p.to_string_lossy().into_owned(), fs::read(&p).unwrap());
+        }
+    }
+}
+
+/// Names of conflict copies in a tree.
+pub fn conflict_copies(tree: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    tree.keys()
+        .filter(|k| k.contains(".sync-conflict-"))
+        .cloned()
+        .collect()
+}
