@@ -194,6 +194,8 @@ impl Engine {
 
     /// Stops syncing a folder. Its files and its repository stay as they are.
     pub fn remove_folder(&self, name: &str) -> Result<(), EngineError> {
+        // Checked first: the lock file is named after the folder.
+        self.store.folder(name)?;
         let _lock = FolderLock::try_take(&self.locks_dir(), name)?;
         Ok(self.store.remove_folder(name)?)
     }

@@ -242,7 +242,7 @@ pub fn restore(
             } else {
                 actions.push(Action::Write {
                     path: name.clone(),
-                    entry: e,
+                    entry: Box::new(e),
                     expect: Expect::Absent,
                 });
             }
@@ -290,7 +290,7 @@ fn collect(
             }
             _ => out.push(Action::Write {
                 path,
-                entry: e.clone(),
+                entry: Box::new(e.clone()),
                 expect: Expect::Absent,
             }),
         }

@@ -85,7 +85,7 @@ mod tests {
         std::fs::create_dir_all(root.join("sub")).unwrap();
         std::fs::write(root.join(".syncignore"), "*.log\nbuild/\n").unwrap();
         std::fs::write(root.join("sub/.syncignore"), "!keep.log\nsecret\n").unwrap();
-        let paths = vec![b".syncignore".to_vec(), b"sub/.syncignore".to_vec()];
+        let paths = [b".syncignore".to_vec(), b"sub/.syncignore".to_vec()];
         let (ig, problems) = Ignores::load(root, paths.iter());
         assert!(problems.is_empty());
         assert!(ig.is_ignored(b"a.log", false));

@@ -19,8 +19,10 @@ fn files_dirs_links_and_deletions_reach_the_other_device() {
     fs::create_dir_all(a.path("empty-dir/inner")).unwrap();
     std::os::unix::fs::symlink("notes/today.md", a.path("link")).unwrap();
     let job = a.sync();
-    // The empty file has no content to upload.
-    assert_eq!(job.stats.files_uploaded, 2);
+    assert_eq!(
+        job.stats.files_uploaded, 3,
+        "the empty file counts as a new file"
+    );
     b.sync();
     assert_eq!(b.tree(), a.tree());
 

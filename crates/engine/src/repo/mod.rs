@@ -90,6 +90,9 @@ pub struct Head {
     pub written_at: String,
 }
 
+/// One head as read: the head, or the device whose head could not be read and why.
+pub type HeadRead = Result<Head, (String, RepoError)>;
+
 pub struct Repo {
     remote: Arc<dyn Remote>,
     prefix: String,
@@ -229,7 +232,7 @@ impl Repo {
 
     /// All device heads. A head that cannot be read or parsed is returned as an error
     /// for that device, so one bad head does not stop the others.
-    pub fn heads(&self) -> Result<Vec<Result<Head, (String, RepoError)>>, RepoError> {
+    pub fn heads(&self) -> Result<Vec<HeadRead>, RepoError> {
         let mut out = Vec::new();
         for obj in self.remote.list(&self.key("heads/"))? {
             let device = obj.key.rsplit('/').next().unwrap_or_default().to_owned();
@@ -288,8 +291,10 @@ mod tests {
         let remote: Arc<dyn Remote> = Arc::new(LocalRemote::new(dir.path().into()).unwrap());
         let repo = Repo::open(remote.clone(), "main").unwrap();
         assert_eq!(repo.config, RepoConfig::default());
-        let mut cfg = RepoConfig::default();
-        cfg.version = 99;
+        let cfg = RepoConfig {
+            version: 99,
+            ..RepoConfig::default()
+        };
         remote
             .put("main/config", &serde_json::to_vec(&cfg).unwrap())
             .unwrap();

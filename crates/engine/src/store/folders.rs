@@ -187,6 +187,21 @@ fn path_from_blob(folder: &str, bytes: Vec<u8>) -> Result<PathBuf, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("path of folder {folder:?} is not UTF-8")))
 }
 
+fn reset_base(tx: &rusqlite::Transaction<'_>, name: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE folders SET base_snapshot = NULL, head_written = NULL, head_pending = NULL
+         WHERE name = ?1",
+        [name],
+    )?;
+    tx.execute(
+        "UPDATE file_index SET base = NULL WHERE folder = ?1",
+        [name],
+    )?;
+    tx.execute("DELETE FROM blob_locations WHERE folder = ?1", [name])?;
+    tx.execute("DELETE FROM trees WHERE folder = ?1", [name])?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,19 +374,4 @@ mod tests {
         assert!(store.blob_location("other", &[2; 32]).unwrap().is_some());
         assert!(store.cached_tree("other", &[3; 32]).unwrap().is_some());
     }
-}
-
-fn reset_base(tx: &rusqlite::Transaction<'_>, name: &str) -> Result<(), StoreError> {
-    tx.execute(
-        "UPDATE folders SET base_snapshot = NULL, head_written = NULL, head_pending = NULL
-         WHERE name = ?1",
-        [name],
-    )?;
-    tx.execute(
-        "UPDATE file_index SET base = NULL WHERE folder = ?1",
-        [name],
-    )?;
-    tx.execute("DELETE FROM blob_locations WHERE folder = ?1", [name])?;
-    tx.execute("DELETE FROM trees WHERE folder = ?1", [name])?;
-    Ok(())
 }

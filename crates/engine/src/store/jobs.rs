@@ -224,16 +224,16 @@ impl Store {
         })
     }
 
-    /// Jobs left pending/running by a process that no longer exists (owner pid not alive: check
+    /// Jobs left running by a process that no longer exists (owner pid not alive: check
     /// /proc/<pid> on Linux; on other OSes only jobs of this very pid are never touched) become failed
     /// with error "interrupted: the process running this job stopped". Returns how many.
+    /// Pending jobs are left alone: another process may be about to run them (`--detach`).
     pub fn fail_orphaned_jobs(&self) -> Result<usize, StoreError> {
         let open: Vec<(JobId, i64)> = self.read(|tx| {
-            let mut stmt = tx.prepare("SELECT id, owner_pid FROM jobs WHERE status IN (?1, ?2)")?;
-            let rows = stmt.query_map(
-                [JobStatus::Pending.as_str(), JobStatus::Running.as_str()],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )?;
+            let mut stmt = tx.prepare("SELECT id, owner_pid FROM jobs WHERE status = ?1")?;
+            let rows = stmt.query_map([JobStatus::Running.as_str()], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })?;
         let orphans: Vec<_> = open
@@ -249,7 +249,7 @@ impl Store {
             // started by a live process, since we looked.
             let mut stmt = tx.prepare(
                 "UPDATE jobs SET status = ?4, ended_at = ?3, updated_at = ?3, error_message = ?5
-                 WHERE id = ?1 AND owner_pid = ?2 AND status IN (?6, ?7)",
+                 WHERE id = ?1 AND owner_pid = ?2 AND status = ?6",
             )?;
             let mut failed = 0;
             for (id, pid) in orphans {
@@ -259,7 +259,6 @@ impl Store {
                     &now,
                     JobStatus::Failed.as_str(),
                     INTERRUPTED,
-                    JobStatus::Pending.as_str(),
                     JobStatus::Running.as_str(),
                 ))?;
             }
@@ -697,14 +696,17 @@ mod tests {
             .unwrap();
         set_owner(dead_finished.id, dead_pid);
 
-        assert_eq!(store.fail_orphaned_jobs().unwrap(), 2);
-        for orphan in [&dead_running, &dead_pending] {
-            let job = store.job(orphan.id).unwrap();
-            assert_eq!(job.status, JobStatus::Failed);
-            assert_eq!(job.error_message.as_deref(), Some(INTERRUPTED));
-            assert!(job.ended_at.is_some());
-            assert_eq!(job.started_at, orphan.started_at);
-        }
+        assert_eq!(store.fail_orphaned_jobs().unwrap(), 1);
+        // A pending job may be waiting for another process to run it.
+        assert_eq!(
+            store.job(dead_pending.id).unwrap().status,
+            JobStatus::Pending
+        );
+        let job = store.job(dead_running.id).unwrap();
+        assert_eq!(job.status, JobStatus::Failed);
+        assert_eq!(job.error_message.as_deref(), Some(INTERRUPTED));
+        assert!(job.ended_at.is_some());
+        assert_eq!(job.started_at, dead_running.started_at);
         assert_eq!(store.job(ours_pending.id).unwrap(), ours_pending);
         assert_eq!(store.job(ours_running.id).unwrap(), ours_running);
         assert_eq!(store.job(dead_finished.id).unwrap(), dead_finished);

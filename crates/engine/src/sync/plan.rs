@@ -142,7 +142,7 @@ pub enum Action {
     /// Write a file or symlink from the repository (the replaced one goes to the trash).
     Write {
         path: RelPath,
-        entry: Entry,
+        entry: Box<Entry>,
         expect: Expect,
     },
     /// Move a file or symlink to the trash.
@@ -235,12 +235,8 @@ pub fn plan(input: &PlanInput<'_>, trees: &dyn TreeSource) -> Result<Plan, PlanE
         Some(r) => Some(trees.load(r).map_err(PlanError::Base)?),
         None => None,
     };
-    let heads = input
-        .heads
-        .iter()
-        .enumerate()
-        .map(|(i, h)| p.load_head(i, &h.root, input.base.as_ref(), base.as_ref()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let refs: Vec<Option<BlobRef>> = input.heads.iter().map(|h| Some(h.root)).collect();
+    let heads = p.load_heads(&refs, input.base.as_ref(), base.as_ref())?;
     let sources = DirSources {
         base,
         base_ref: input.base,
@@ -295,7 +291,7 @@ enum CopyAction {
     /// The losing local version moves from this path.
     MoveFrom(RelPath),
     /// The losing remote version is written.
-    Write(Entry),
+    Write(Box<Entry>),
 }
 
 /// What merging one path yields; its actions are emitted by the directory in order.
@@ -308,24 +304,31 @@ struct Merged {
 }
 
 impl<'a> Planner<'a> {
-    fn load_head(
+    /// Loads the heads' trees at one directory, once per distinct id; a head whose tree is
+    /// the base's shares the base's.
+    fn load_heads(
         &self,
-        index: usize,
-        r: &BlobRef,
+        refs: &[Option<BlobRef>],
         base_ref: Option<&BlobRef>,
         base: Option<&Arc<Tree>>,
-    ) -> Result<Option<Arc<Tree>>, PlanError> {
-        if base_ref == Some(r) {
-            return Ok(base.cloned());
+    ) -> Result<Vec<Option<Arc<Tree>>>, PlanError> {
+        let mut out: Vec<Option<Arc<Tree>>> = Vec::with_capacity(refs.len());
+        for (index, r) in refs.iter().enumerate() {
+            let tree = match r {
+                None => None,
+                Some(r) if base_ref == Some(r) => base.cloned(),
+                Some(r) => match refs[..index].iter().position(|o| o.as_ref() == Some(r)) {
+                    Some(j) => out[j].clone(),
+                    None => Some(self.trees.load(r).map_err(|reason| PlanError::Head {
+                        index,
+                        device: self.input.heads[index].device.clone(),
+                        reason,
+                    })?),
+                },
+            };
+            out.push(tree);
         }
-        self.trees
-            .load(r)
-            .map(Some)
-            .map_err(|reason| PlanError::Head {
-                index,
-                device: self.input.heads[index].device.clone(),
-                reason,
-            })
+        Ok(out)
     }
 
     fn local_children(&self, dir: &[u8]) -> &[(&'a [u8], &'a LocalEntry)] {
@@ -560,22 +563,20 @@ impl<'a> Planner<'a> {
         let mut child_actions = Vec::new();
         let mut children = None;
         let mut children_live = false;
-        if has_children {
-            let base_ref = base.and_then(|b| b.sub);
+        let base_ref = base.and_then(|b| b.sub);
+        let head_refs: Vec<Option<BlobRef>> = heads.iter().map(|h| h.and_then(|h| h.sub)).collect();
+        let untouched =
+            opaque && base_ref.is_some() && head_refs.iter().all(|r| r.is_none() || *r == base_ref);
+        if has_children && untouched {
+            // Nothing local to look at and every head agrees with the base: not even opened.
+            children = base_ref.map(PlannedNode::Reuse);
+            children_live = base.is_some_and(|b| b.kind == Kind::Dir);
+        } else if has_children {
             let base_tree = match base_ref {
                 Some(r) => Some(self.trees.load(&r).map_err(PlanError::Base)?),
                 None => None,
             };
-            let mut head_trees = Vec::with_capacity(heads.len());
-            let mut head_refs = Vec::with_capacity(heads.len());
-            for (i, h) in heads.iter().enumerate() {
-                let r = h.and_then(|h| h.sub);
-                head_refs.push(r);
-                head_trees.push(match r {
-                    Some(r) => self.load_head(i, &r, base_ref.as_ref(), base_tree.as_ref())?,
-                    None => None,
-                });
-            }
+            let head_trees = self.load_heads(&head_refs, base_ref.as_ref(), base_tree.as_ref())?;
             let src = DirSources {
                 base: base_tree,
                 base_ref,
@@ -644,12 +645,12 @@ impl<'a> Planner<'a> {
             let (content, action) = if is_local {
                 local_moved = acts;
                 (
-                    file_content(&mut entry, path, base, heads),
+                    file_content(&mut entry, path, true, base, heads),
                     acts.then(|| CopyAction::MoveFrom(path.to_vec())),
                 )
             } else {
-                let content = file_content(&mut entry, path, base, heads);
-                (content, acts.then(|| CopyAction::Write(loser)))
+                let content = file_content(&mut entry, path, false, base, heads);
+                (content, acts.then_some(CopyAction::Write(Box::new(loser))))
             };
             copies.push(CopyOut {
                 entry,
@@ -693,7 +694,7 @@ impl<'a> Planner<'a> {
                     post.push(Action::RemoveDir { path: p.clone() });
                     post.push(Action::Write {
                         path: p,
-                        entry: w.clone(),
+                        entry: Box::new(w.clone()),
                         expect: Expect::Absent,
                     });
                 }
@@ -701,21 +702,21 @@ impl<'a> Planner<'a> {
                     if !(winner_is_local || same_local(w, le)) {
                         post.push(Action::Write {
                             path: p,
-                            entry: w.clone(),
+                            entry: Box::new(w.clone()),
                             expect,
                         });
                     }
                 }
                 (Some(w), None) => post.push(Action::Write {
                     path: p,
-                    entry: w.clone(),
+                    entry: Box::new(w.clone()),
                     expect,
                 }),
             }
         }
 
         let result = winner.map(|mut w| {
-            let content = file_content(&mut w, path, base, heads);
+            let content = file_content(&mut w, path, winner_is_local, base, heads);
             w.sub = None;
             PlannedEntry {
                 entry: w,
@@ -803,7 +804,12 @@ fn resolve(candidates: Vec<(Entry, bool)>, me: &str, clock: u64) -> Resolved {
             match cand.vv.compare(&maximal[i].0.vv) {
                 Causality::DominatedBy => continue 'next,
                 Causality::Equal if cand.same_content(&maximal[i].0) => {
-                    maximal[i].1 |= is_local;
+                    // Keep the higher-ranked duplicate so the input order never matters.
+                    let local = maximal[i].1 || is_local;
+                    if rank(&cand) > rank(&maximal[i].0) {
+                        maximal[i].0 = cand;
+                    }
+                    maximal[i].1 = local;
                     continue 'next;
                 }
                 Causality::Dominates => {
@@ -896,14 +902,15 @@ fn pick(group: Vec<(Entry, bool)>) -> Entry {
 }
 
 /// Where a planned version's content comes from: its own chunks, the chunks of a stored
-/// version with the same content, or the local file at `path`.
+/// version with the same content, or (for a local version) the local file at `path`.
 fn file_content(
     e: &mut Entry,
     path: &[u8],
+    local: bool,
     base: Option<&Entry>,
     heads: &[Option<&Entry>],
 ) -> Content {
-    if e.kind != Kind::File || !e.chunks.is_empty() {
+    if e.kind != Kind::File || !e.chunks.is_empty() || !local {
         return Content::Stored;
     }
     match reusable_chunks(e, base, heads) {
@@ -921,9 +928,6 @@ fn reusable_chunks(
     base: Option<&Entry>,
     heads: &[Option<&Entry>],
 ) -> Option<Vec<crate::repo::tree::BlobRef>> {
-    if w.size == 0 {
-        return Some(Vec::new());
-    }
     base.into_iter()
         .chain(heads.iter().flatten().copied())
         .find(|e| {
@@ -970,4 +974,300 @@ fn same_as_tree(entries: &[PlannedEntry], base: &Tree) -> bool {
                     _ => false,
                 }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::repo::tree::Codec;
+
+    /// Trees in memory, counting loads.
+    #[derive(Default)]
+    struct MemTrees {
+        trees: Mutex<HashMap<[u8; 32], Arc<Tree>>>,
+        loads: AtomicUsize,
+    }
+
+    impl MemTrees {
+        fn put(&self, mut entries: Vec<Entry>) -> BlobRef {
+            entries.sort_by(|a, b| a.name.cmp(&b.name));
+            let tree = Tree { entries };
+            let hash = *blake3::hash(&tree.encode()).as_bytes();
+            self.trees.lock().unwrap().insert(hash, Arc::new(tree));
+            BlobRef {
+                hash,
+                pack: [0; 32],
+                offset: 8,
+                len: 1,
+                raw_len: 1,
+                codec: Codec::Raw,
+            }
+        }
+    }
+
+    impl TreeSource for MemTrees {
+        fn load(&self, r: &BlobRef) -> Result<Arc<Tree>, String> {
+            self.loads.fetch_add(1, Ordering::Relaxed);
+            self.trees
+                .lock()
+                .unwrap()
+                .get(&r.hash)
+                .cloned()
+                .ok_or_else(|| "missing".into())
+        }
+    }
+
+    fn file(name: &str, content: &str, vv: &[(&str, u64)], device: &str, mtime: i64) -> Entry {
+        let hash = *blake3::hash(content.as_bytes()).as_bytes();
+        Entry {
+            name: name.as_bytes().to_vec(),
+            kind: Kind::File,
+            vv: VersionVector(vv.iter().map(|(d, c)| (d.to_string(), *c)).collect()),
+            device: device.into(),
+            mtime_ns: mtime,
+            size: content.len() as u64,
+            mode: 0o644,
+            hash,
+            chunks: vec![BlobRef {
+                hash,
+                pack: [1; 32],
+                offset: 8,
+                len: 1,
+                raw_len: 1,
+                codec: Codec::Raw,
+            }],
+            target: None,
+            sub: None,
+        }
+    }
+
+    fn dir(name: &str, sub: BlobRef, vv: &[(&str, u64)]) -> Entry {
+        Entry {
+            kind: Kind::Dir,
+            size: 0,
+            hash: [0; 32],
+            chunks: Vec::new(),
+            sub: Some(sub),
+            ..file(name, "", vv, "x", 0)
+        }
+    }
+
+    fn opaque_none(_: &[u8], _: bool) -> bool {
+        false
+    }
+
+    /// Plans with no local files (an empty listed folder would mean "deleted"; use opaque).
+    fn plan_remote_only(
+        device: &str,
+        base: Option<BlobRef>,
+        heads: &[HeadRoot],
+        trees: &MemTrees,
+    ) -> Plan {
+        let empty = BTreeMap::new();
+        let everything_opaque = |_: &[u8], _: bool| true;
+        let local = LocalView::new(&empty, &everything_opaque);
+        let input = PlanInput {
+            device,
+            clock: 9,
+            now_ns: 1,
+            mode: PushMode::TwoWay,
+            base,
+            heads,
+            local: &local,
+        };
+        plan(&input, trees).unwrap()
+    }
+
+    /// Names, kinds and content hashes of a planned tree: what a user sees.
+    fn visible(
+        node: &PlannedNode,
+        trees: &MemTrees,
+        prefix: &str,
+        out: &mut Vec<(String, Kind, [u8; 32])>,
+    ) {
+        let entries: Vec<(Entry, Option<PlannedNode>)> = match node {
+            PlannedNode::Reuse(r) => trees
+                .load(r)
+                .unwrap()
+                .entries
+                .iter()
+                .map(|e| (e.clone(), e.sub.map(PlannedNode::Reuse)))
+                .collect(),
+            PlannedNode::Dir(v) => v
+                .iter()
+                .map(|p| (p.entry.clone(), p.children.clone()))
+                .collect(),
+        };
+        for (e, children) in entries {
+            let path = format!("{prefix}{}", String::from_utf8_lossy(&e.name));
+            out.push((path.clone(), e.kind, e.hash));
+            if let Some(c) = children {
+                visible(&c, trees, &format!("{path}/"), out);
+            }
+        }
+    }
+
+    #[test]
+    fn conflict_names_come_from_the_losing_version() {
+        let t = 1_566_656_122_000_000_000;
+        assert_eq!(
+            conflict_name(b"doc.txt", t, "0123456789abcdef"),
+            b"doc.sync-conflict-20190824-141522-01234567.txt"
+        );
+        assert_eq!(
+            conflict_name(b".bashrc", t, "ab"),
+            b".bashrc.sync-conflict-20190824-141522-ab"
+        );
+        assert_eq!(
+            conflict_name(b"Makefile", t, "ab"),
+            b"Makefile.sync-conflict-20190824-141522-ab"
+        );
+        let long = vec![b'x'; 250];
+        let mut name = long.clone();
+        name.extend_from_slice(b".md");
+        let out = conflict_name(&name, t, "ab");
+        assert!(out.len() <= 255 && out.ends_with(b".md"));
+    }
+
+    #[test]
+    fn concurrent_heads_merge_identically_on_every_device() {
+        let trees = MemTrees::default();
+        let base = trees.put(vec![file("doc.txt", "base", &[("a", 1)], "a", 10)]);
+        let ha = trees.put(vec![file("doc.txt", "from a", &[("a", 2)], "a", 20)]);
+        let hb = trees.put(vec![file(
+            "doc.txt",
+            "from b",
+            &[("a", 1), ("b", 1)],
+            "b",
+            30,
+        )]);
+        let heads = [
+            HeadRoot {
+                device: "a".into(),
+                root: ha,
+            },
+            HeadRoot {
+                device: "b".into(),
+                root: hb,
+            },
+        ];
+        let mut seen = Vec::new();
+        for device in ["c", "d"] {
+            let p = plan_remote_only(device, Some(base), &heads, &trees);
+            let mut v = Vec::new();
+            visible(&p.root, &trees, "", &mut v);
+            assert_eq!(p.conflicts.len(), 1);
+            seen.push(v);
+        }
+        assert_eq!(
+            seen[0], seen[1],
+            "same winner, same copy name and content on every device"
+        );
+        // The newer version (b's, mtime 30) wins the path; a's is the copy, named after a.
+        let names: Vec<&str> = seen[0].iter().map(|(n, _, _)| n.as_str()).collect();
+        assert_eq!(names[0], "doc.sync-conflict-19700101-000000-a.txt");
+        assert_eq!(seen[0][1].2, *blake3::hash(b"from b").as_bytes());
+    }
+
+    #[test]
+    fn unchanged_head_subtrees_are_not_loaded_again() {
+        let trees = MemTrees::default();
+        let deep = trees.put(
+            (0..50)
+                .map(|i| file(&format!("f{i}"), &format!("{i}"), &[("a", 1)], "a", 1))
+                .collect(),
+        );
+        let other = trees.put(vec![file("x", "x", &[("a", 1)], "a", 1)]);
+        let base = trees.put(vec![
+            dir("big", deep, &[("a", 1)]),
+            dir("small", other, &[("a", 1)]),
+        ]);
+        let changed = trees.put(vec![file("x", "x2", &[("a", 1), ("b", 1)], "b", 2)]);
+        let head = trees.put(vec![
+            dir("big", deep, &[("a", 1)]),
+            dir("small", changed, &[("a", 1)]),
+        ]);
+        let heads: Vec<HeadRoot> = (0..5)
+            .map(|i| HeadRoot {
+                device: format!("h{i}"),
+                root: head,
+            })
+            .collect();
+        trees.loads.store(0, Ordering::Relaxed);
+        let p = plan_remote_only("me", Some(base), &heads, &trees);
+        // base root, head root, base `small`, head `small`: `big` is never opened.
+        assert_eq!(trees.loads.load(Ordering::Relaxed), 4);
+        match &p.root {
+            PlannedNode::Dir(v) => assert_eq!(v[0].children, Some(PlannedNode::Reuse(deep))),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn nothing_changed_means_no_new_snapshot() {
+        let trees = MemTrees::default();
+        let base = trees.put(vec![file("a", "a", &[("me", 1)], "me", 1)]);
+        let heads = [HeadRoot {
+            device: "o".into(),
+            root: base,
+        }];
+        let p = plan_remote_only("me", Some(base), &heads, &trees);
+        assert!(!p.changed);
+        assert!(p.actions.is_empty());
+        let _ = opaque_none;
+    }
+
+    fn arb_entry() -> impl Strategy<Value = Entry> {
+        (
+            prop::sample::select(vec!["one", "two", "three"]),
+            prop::collection::btree_map(prop::sample::select(vec!["a", "b", "c"]), 1u64..4, 1..3),
+            prop::sample::select(vec!["a", "b", "c"]),
+            0i64..3,
+            prop::bool::weighted(0.2),
+        )
+            .prop_map(|(content, vv, device, mtime, deleted)| {
+                let vv: Vec<(&str, u64)> = vv.into_iter().collect();
+                let mut e = file("p", content, &vv, device, mtime);
+                if deleted {
+                    e.kind = Kind::Deleted;
+                    e.chunks.clear();
+                    e.hash = [0; 32];
+                    e.size = 0;
+                }
+                e
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn resolution_ignores_order_and_dominates_every_input(mut cands in prop::collection::vec(arb_entry(), 1..5), seed in any::<u64>()) {
+            let first = resolve(cands.iter().cloned().map(|e| (e, false)).collect(), "me", 7);
+            // Any other order of the same versions gives the same result.
+            let n = cands.len();
+            cands.rotate_left((seed as usize) % n);
+            let second = resolve(cands.iter().cloned().map(|e| (e, false)).collect(), "me", 7);
+            let key = |r: &Resolved| {
+                let mut losers: Vec<_> = r.losers.iter().map(|(e, _)| (e.hash, e.device.clone(), e.mtime_ns)).collect();
+                losers.sort();
+                (r.winner.as_ref().map(|w| (w.kind, w.hash, w.vv.clone())), losers)
+            };
+            prop_assert_eq!(key(&first), key(&second));
+            let w = first.winner.unwrap();
+            for c in &cands {
+                prop_assert!(w.vv.covers(&c.vv), "winner must dominate or equal every input");
+            }
+            // A concurrent live version never vanishes: it wins or is a loser kept as a copy.
+            for c in cands.iter().filter(|c| c.is_live()) {
+                let dominated = cands.iter().any(|o| o.vv.compare(&c.vv) == Causality::Dominates);
+                if !dominated {
+                    prop_assert!(w.same_content(c) || first.losers.iter().any(|(l, _)| l.same_content(c)));
+                }
+            }
+        }
+    }
 }

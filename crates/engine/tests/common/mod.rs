@@ -115,7 +115,7 @@ impl Device {
         let mut out = BTreeMap::new();
         let t = self.root.join(".syncdesk/trash");
         if t.exists() {
-            walk_all(&t, &t, &mut out);
+            walk_all(&t, &mut out);
         }
         out.into_values().collect()
     }
@@ -145,12 +145,12 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
     }
 }
 
-fn walk_all(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+fn walk_all(dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
     for e in fs::read_dir(dir).unwrap() {
         let e = e.unwrap();
         let p = e.path();
         if e.file_type().unwrap().is_dir() {
-            walk_all(root, &p, out);
+            walk_all(&p, out);
         } else if e.file_type().unwrap().is_file() {
             out.insert(p.to_string_lossy().into_owned(), fs::read(&p).unwrap());
         }

@@ -1,0 +1,303 @@
+//! The command line, as clap definitions. Other people script against it: names, flags and
+//! defaults here are an interface.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use syncdesk_engine::model::{JobStatus, JobType, PushMode, TriggerType};
+
+/// Shown under `--help`; docs/cli.md carries the same table.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  error (bad input, unknown folder, a failure before any job started)
+  2  usage error
+  3  a sync job ended `failed`
+  4  a sync needs confirmation (mass-deletion guard, or a force mode without --yes
+     where nobody can be asked)
+  5  a sync is already in progress
+  6  `check` found problems";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "syncdesk-cli",
+    version,
+    about = "Headless Syncdesk: sync folders from a terminal or a script.",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    /// Where Syncdesk keeps its state (folders, jobs, logs).
+    /// Default: the platform's state directory for Syncdesk.
+    // hide_env_values: help must never print the environment.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "SYNCDESK_STATE_DIR",
+        hide_env_values = true
+    )]
+    pub state_dir: Option<PathBuf>,
+
+    /// Print exactly one JSON document on stdout (errors as {"error": "..."}).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Also write the log to stderr (the filter comes from SYNCDESK_LOG, default `info`).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add, list or remove synced folders.
+    #[command(subcommand)]
+    Folder(FolderCommand),
+    /// Sync folders with their repositories (all enabled folders unless --folder).
+    Sync(SyncArgs),
+    /// Show the sync state of every folder (the getSyncInfo shape).
+    Info,
+    /// List sync jobs or show one.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// List the snapshots of a folder's repository, newest first.
+    Snapshots(FolderArg),
+    /// List a directory of a snapshot.
+    Files(FilesArgs),
+    /// Restore a file or directory of a snapshot into a directory (never overwrites).
+    Restore(RestoreArgs),
+    /// Verify that every object the snapshots reach is present and intact.
+    Check(FolderArg),
+    /// List or restore local files a sync replaced or deleted.
+    #[command(subcommand)]
+    Trash(TrashCommand),
+    /// Run a pending job (used by `sync --detach`).
+    #[command(hide = true)]
+    RunJob { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FolderCommand {
+    /// Start syncing a local directory with a repository on a remote.
+    Add {
+        /// A name for the folder (letters, digits, '.', '_', '-').
+        name: String,
+        /// The local directory (created when missing).
+        path: PathBuf,
+        /// The remote: a local directory (or file:// URL) that holds repositories.
+        #[arg(long, value_name = "DIR")]
+        remote: String,
+        /// The repository name on the remote (default: main).
+        #[arg(long, value_name = "NAME")]
+        cloud_name: Option<String>,
+    },
+    /// List the folders.
+    List,
+    /// Stop syncing a folder; its files and its repository stay as they are.
+    Remove { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Sync only this folder.
+    #[arg(long, value_name = "NAME")]
+    pub folder: Option<String>,
+    /// Re-hash every file instead of trusting the index cache.
+    #[arg(long)]
+    pub force: bool,
+    /// Make one side a copy of the other; shows what would change and asks first.
+    #[arg(long, value_name = "MODE")]
+    pub push_mode: Option<PushModeArg>,
+    /// Deprecated: same as --push-mode force-push.
+    #[arg(long, conflicts_with = "push_mode")]
+    pub push_only: bool,
+    /// Sync with this repository name on the remote (needs --folder with several folders).
+    #[arg(long, value_name = "NAME")]
+    pub cloud_name: Option<String>,
+    /// Show what a sync would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask: go ahead with force modes and past the mass-deletion guard.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Start the jobs in the background, print their ids and return at once.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub detach: bool,
+    /// The client asking for the sync, recorded with the job.
+    #[arg(long, value_name = "ID", default_value = "syncdesk-cli")]
+    pub app: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PushModeArg {
+    /// The remote becomes a copy of this folder.
+    ForcePush,
+    /// This folder becomes a copy of the remote (replaced files go to the trash).
+    ForcePull,
+}
+
+impl From<PushModeArg> for PushMode {
+    fn from(m: PushModeArg) -> Self {
+        match m {
+            PushModeArg::ForcePush => PushMode::ForcePush,
+            PushModeArg::ForcePull => PushMode::ForcePull,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs, newest first.
+    List(JobsListArgs),
+    /// Show a job record and its log.
+    Show { id: i64 },
+}
+
+#[derive(Debug, Args)]
+pub struct JobsListArgs {
+    #[arg(long, value_name = "S")]
+    pub status: Option<StatusArg>,
+    #[arg(long, value_name = "F")]
+    pub folder: Option<String>,
+    #[arg(long = "type", value_name = "TYPE")]
+    pub job_type: Option<TypeArg>,
+    #[arg(long, value_name = "T")]
+    pub trigger: Option<TriggerArg>,
+    /// 1-based page number.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub page: u32,
+    /// Jobs per page (at most 200).
+    #[arg(long, value_name = "N", default_value_t = syncdesk_engine::model::DEFAULT_PAGE_SIZE)]
+    pub page_size: u32,
+}
+
+// The value names below are the engine's own spellings (snake_case), so filters read the
+// same as the JSON they filter.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+    #[value(name = "needs_confirmation")]
+    NeedsConfirmation,
+}
+
+impl From<StatusArg> for JobStatus {
+    fn from(s: StatusArg) -> Self {
+        match s {
+            StatusArg::Pending => JobStatus::Pending,
+            StatusArg::Running => JobStatus::Running,
+            StatusArg::Succeeded => JobStatus::Succeeded,
+            StatusArg::Failed => JobStatus::Failed,
+            StatusArg::Cancelled => JobStatus::Cancelled,
+            StatusArg::NeedsConfirmation => JobStatus::NeedsConfirmation,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TypeArg {
+    Sync,
+    #[value(name = "force_push")]
+    ForcePush,
+    #[value(name = "force_pull")]
+    ForcePull,
+}
+
+impl From<TypeArg> for JobType {
+    fn from(t: TypeArg) -> Self {
+        match t {
+            TypeArg::Sync => JobType::Sync,
+            TypeArg::ForcePush => JobType::ForcePush,
+            TypeArg::ForcePull => JobType::ForcePull,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TriggerArg {
+    Manual,
+    Tray,
+    Schedule,
+    Watch,
+    Boot,
+    Api,
+    Gateway,
+}
+
+impl From<TriggerArg> for TriggerType {
+    fn from(t: TriggerArg) -> Self {
+        match t {
+            TriggerArg::Manual => TriggerType::Manual,
+            TriggerArg::Tray => TriggerType::Tray,
+            TriggerArg::Schedule => TriggerType::Schedule,
+            TriggerArg::Watch => TriggerType::Watch,
+            TriggerArg::Boot => TriggerType::Boot,
+            TriggerArg::Api => TriggerType::Api,
+            TriggerArg::Gateway => TriggerType::Gateway,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct FolderArg {
+    #[arg(long, value_name = "NAME")]
+    pub folder: String,
+}
+
+#[derive(Debug, Args)]
+pub struct FilesArgs {
+    #[arg(long, value_name = "NAME")]
+    pub folder: String,
+    /// Snapshot id, or a unique prefix of at least 4 characters.
+    #[arg(long, value_name = "ID")]
+    pub snapshot: String,
+    /// Directory inside the snapshot (default: the top).
+    #[arg(default_value = "")]
+    pub path: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[arg(long, value_name = "NAME")]
+    pub folder: String,
+    /// Snapshot id, or a unique prefix of at least 4 characters.
+    #[arg(long, value_name = "ID")]
+    pub snapshot: String,
+    /// File or directory inside the snapshot; `/` restores the whole snapshot.
+    pub path: String,
+    /// Directory to restore into.
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrashCommand {
+    /// List trashed files, newest batch first.
+    List(FolderArg),
+    /// Move a trashed file back to its place in the folder.
+    Restore {
+        #[arg(long, value_name = "NAME")]
+        folder: String,
+        /// The batch, as `trash list` shows it.
+        batch: String,
+        /// The path inside the folder, as `trash list` shows it.
+        path: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,42 @@
+//! One module per group of commands. Each prints its result (one JSON document with
+//! `--json`, text otherwise) and returns the exit code; errors go back to `main`.
+
+mod folder;
+mod history;
+mod info;
+mod jobs;
+mod summary;
+mod sync;
+mod trash;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Result;
+use syncdesk_engine::Engine;
+
+use crate::args::Command;
+use crate::exit::Exit;
+
+/// What every command needs.
+pub struct Ctx {
+    pub engine: Arc<Engine>,
+    /// Absolute, so detached children find the same state.
+    pub state_dir: PathBuf,
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
+    match command {
+        Command::Folder(c) => folder::run(ctx, c),
+        Command::Sync(args) => sync::run(ctx, &args),
+        Command::Info => info::run(ctx),
+        Command::Jobs(c) => jobs::run(ctx, c),
+        Command::Snapshots(a) => history::snapshots(ctx, &a.folder),
+        Command::Files(a) => history::files(ctx, &a),
+        Command::Restore(a) => history::restore(ctx, &a),
+        Command::Check(a) => history::check(ctx, &a.folder),
+        Command::Trash(c) => trash::run(ctx, c),
+        Command::RunJob { id } => sync::run_job(ctx, id),
+    }
+}
