@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod engine;
 pub mod events;
+pub mod failpoint;
 pub mod history;
 pub mod ignores;
 pub mod jobs;

@@ -82,6 +82,8 @@ pub struct ScanReport {
     pub clashes: Vec<Vec<RelPath>>,
     /// Sockets, FIFOs, devices: not synced; with the reason, sorted.
     pub skipped: Vec<(RelPath, String)>,
+    /// Our own temp files (never synced): left by an interrupted sync when none is running.
+    pub temp_files: Vec<RelPath>,
     /// Files hashed (index cache misses).
     pub files_hashed: u64,
     /// Bytes read through BLAKE3 (retries included).
@@ -144,6 +146,7 @@ pub fn scan(
             walk::Found::Hash(rel) => to_hash.push(rel),
             walk::Found::Unreadable(rel, msg) => report.unreadable.push((rel, msg)),
             walk::Found::Skipped(rel, msg) => report.skipped.push((rel, msg)),
+            walk::Found::Temp(rel) => report.temp_files.push(rel),
         }
     }
 

@@ -22,6 +22,8 @@ pub(crate) enum Found {
     Hash(RelPath),
     Unreadable(RelPath, String),
     Skipped(RelPath, String),
+    /// One of our temp files: left behind by an interrupted write.
+    Temp(RelPath),
 }
 
 pub(crate) struct Walk<'a> {
@@ -60,8 +62,7 @@ impl Walk<'_> {
             .filter_entry(|dent| {
                 let name = bytes_of(dent.file_name());
                 // Depth 0 is the root itself, whatever it is called.
-                dent.depth() == 0
-                    || !((dent.depth() == 1 && name == STATE_DIR.as_bytes()) || is_temp_name(name))
+                dent.depth() == 0 || !(dent.depth() == 1 && name == STATE_DIR.as_bytes())
             });
         let sink = Sink {
             walk: self,
@@ -154,6 +155,12 @@ impl Visitor<'_, '_, '_> {
     }
 
     fn visit_entry(&mut self, dent: &DirEntry) -> WalkState {
+        if dent.depth() > 0 && is_temp_name(bytes_of(dent.file_name())) {
+            if let Some(rel) = self.rel(dent.path()) {
+                self.found.push(Found::Temp(rel));
+            }
+            return WalkState::Skip;
+        }
         if let Some(err) = dent.error() {
             // Only directories carry errors: their `.syncignore` could not be read or
             // parsed. Scanning on without those rules could upload what the user

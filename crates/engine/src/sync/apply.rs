@@ -80,6 +80,7 @@ impl Applier<'_> {
     }
 
     fn one(&self, action: &Action, out: &Mutex<Applied>) -> Result<(), ApplyError> {
+        crate::failpoint::hit("apply");
         match action {
             Action::MakeDir { path } => {
                 let abs = self.abs(path);

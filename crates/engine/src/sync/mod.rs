@@ -225,6 +225,18 @@ pub fn run(ctx: &SyncContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, Syn
             &format!("not synced: {} ({why})", relpath::display(path)),
         );
     }
+    if !opts.dry_run && !report.temp_files.is_empty() {
+        // Ours, and no other sync of this folder runs (we hold its lock): left by a crash.
+        let removed = report
+            .temp_files
+            .iter()
+            .filter(|p| std::fs::remove_file(relpath::to_path(root, p)).is_ok())
+            .count();
+        reporter.log(
+            LogLevel::Info,
+            &format!("removed {removed} unfinished download(s) left by an interrupted sync"),
+        );
+    }
     metadata.insert("name_clashes".into(), report.clashes.len().to_string());
     let (ignores, problems) = Ignores::load(root, report.entries.keys());
     for p in problems {
@@ -405,6 +417,8 @@ pub fn run(ctx: &SyncContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, Syn
         }
     };
 
+    crate::failpoint::hit("snapshot-written");
+
     // Apply locally, then publish the head.
     let writes = plan
         .actions
@@ -433,6 +447,7 @@ pub fn run(ctx: &SyncContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, Syn
             snapshot: snapshot.clone(),
             written_at: clock::now(),
         })?;
+        crate::failpoint::hit("head-written");
     }
     let (upserts, deletes) = index_changes(&index, &report, &uploaded, &applied.changes);
     store.commit_sync(name, &snapshot, &upserts, &deletes, &clock::now())?;

@@ -131,6 +131,7 @@ impl<'a> Packer<'a> {
     fn store_pack(&self, pack: OpenPack) -> Result<(), UploadError> {
         let (id, bytes) = pack.writer.finish();
         self.repo.put_pack(&id, &bytes)?;
+        crate::failpoint::hit("pack-stored");
         self.stored_bytes
             .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
         let entries: Vec<(Hash, Vec<u8>)> =
@@ -230,4 +231,98 @@ pub fn encode_ref(r: &BlobRef) -> Vec<u8> {
     // Serializing plain owned data into a Vec cannot fail.
     ciborium::into_writer(r, &mut out).unwrap_or_else(|e| unreachable!("{e}"));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::model::Folder;
+    use crate::remote::LocalRemote;
+
+    fn setup() -> (tempfile::TempDir, Repo, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let remote = Arc::new(LocalRemote::new(dir.path().join("remote")).unwrap());
+        let repo = Repo::open(remote, "main").unwrap();
+        let store = Store::open(&dir.path().join("state")).unwrap();
+        store
+            .add_folder(&Folder {
+                name: "f".into(),
+                path: dir.path().join("f"),
+                remote: dir.path().join("remote").display().to_string(),
+                cloud_name: "main".into(),
+                enabled: true,
+            })
+            .unwrap();
+        (dir, repo, store)
+    }
+
+    #[test]
+    fn a_file_changed_while_read_is_read_again() {
+        let (dir, repo, store) = setup();
+        let path = dir.path().join("doc.txt");
+        std::fs::write(&path, b"first version").unwrap();
+        let packer = Packer::new(&repo, &store, "f");
+        let mut edits = 0;
+        let u = packer
+            .upload_file(&path, |_| {
+                // The user saves a new version while the first read is under way.
+                if edits == 0 {
+                    std::fs::write(&path, b"second version, longer").unwrap();
+                }
+                edits += 1;
+            })
+            .unwrap();
+        assert_eq!(u.hash, *blake3::hash(b"second version, longer").as_bytes());
+        assert_eq!(u.size, 22);
+        packer.flush().unwrap();
+        let back: Vec<u8> = u
+            .chunks
+            .iter()
+            .flat_map(|c| repo.read_blob(c).unwrap())
+            .collect();
+        assert_eq!(back, b"second version, longer");
+    }
+
+    #[test]
+    fn a_file_that_keeps_changing_is_left_for_the_next_sync() {
+        let (dir, repo, store) = setup();
+        let path = dir.path().join("log.txt");
+        std::fs::write(&path, b"0").unwrap();
+        let packer = Packer::new(&repo, &store, "f");
+        let mut n = 0u32;
+        let err = packer
+            .upload_file(&path, |_| {
+                n += 1;
+                std::fs::write(&path, "x".repeat(n as usize)).unwrap();
+            })
+            .unwrap_err();
+        assert!(matches!(err, UploadError::Unstable { .. }), "{err}");
+        assert!(err.to_string().contains("kept changing"));
+    }
+
+    #[test]
+    fn blobs_already_stored_are_not_stored_again() {
+        let (dir, repo, store) = setup();
+        let path = dir.path().join("a.bin");
+        std::fs::write(&path, vec![5u8; 100_000]).unwrap();
+        let first = Packer::new(&repo, &store, "f");
+        first.upload_file(&path, |_| {}).unwrap();
+        first.flush().unwrap();
+        let stored = first
+            .stored_bytes
+            .load(std::sync::atomic::Ordering::Relaxed);
+        assert!(stored > 0);
+        // A later sync (a new packer) finds the blob through the cache: nothing is sent.
+        let second = Packer::new(&repo, &store, "f");
+        second.upload_file(&path, |_| {}).unwrap();
+        second.flush().unwrap();
+        assert_eq!(
+            second
+                .stored_bytes
+                .load(std::sync::atomic::Ordering::Relaxed),
+            0
+        );
+    }
 }
