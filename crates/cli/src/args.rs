@@ -153,6 +153,9 @@ pub enum JobsCommand {
     List(JobsListArgs),
     /// Show a job record and its log.
     Show { id: i64 },
+    /// Wait until a job ends (e.g. one started with `sync --detach`), then show it.
+    /// Exits like `sync` would: 0, 3 (failed) or 4 (needs confirmation).
+    Wait { id: i64 },
 }
 
 #[derive(Debug, Args)]

@@ -274,8 +274,6 @@ pub struct PerformSyncRequest {
     pub cloud_name: Option<String>,
     /// Sync one folder; all enabled folders when absent.
     pub folder: Option<String>,
-    /// Plan only; nothing is changed on either side.
-    pub dry_run: bool,
     /// Go ahead past the mass-deletion guard.
     pub confirm: bool,
     #[serde(skip)]

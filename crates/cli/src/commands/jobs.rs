@@ -1,4 +1,4 @@
-//! `jobs list | show`.
+//! `jobs list | show | wait`.
 
 use anyhow::Result;
 use serde::Serialize;
@@ -12,7 +12,8 @@ use crate::output::{self, Table};
 pub fn run(ctx: &Ctx, command: JobsCommand) -> Result<Exit> {
     match command {
         JobsCommand::List(args) => list(ctx, &args),
-        JobsCommand::Show { id } => show(ctx, id),
+        JobsCommand::Show { id } => show(ctx, id, false),
+        JobsCommand::Wait { id } => show(ctx, id, true),
     }
 }
 
@@ -91,21 +92,30 @@ struct JobWithLog {
     log: Vec<JobLogLine>,
 }
 
-fn show(ctx: &Ctx, id: i64) -> Result<Exit> {
-    let Some(job) = ctx.engine.job(id)? else {
+/// Shows a job; with `wait`, once it has ended, exiting according to its status.
+fn show(ctx: &Ctx, id: i64, wait: bool) -> Result<Exit> {
+    let Some(mut job) = ctx.engine.job(id)? else {
         return Err(Failure::new(
             Exit::Error,
             format!("no job with id {id}; `jobs list` shows the jobs"),
         )
         .into());
     };
+    if wait {
+        job = ctx.engine.wait_job(id)?;
+    }
     let log = ctx.engine.job_log(id)?;
+    let exit = if wait {
+        summary::exit_for(std::slice::from_ref(&job))
+    } else {
+        Exit::Ok
+    };
     if ctx.json {
         output::json(&JobWithLog { job, log })?;
     } else {
         output::print(&describe(&job, &log))?;
     }
-    Ok(Exit::Ok)
+    Ok(exit)
 }
 
 fn describe(job: &SyncJob, log: &[JobLogLine]) -> String {

@@ -2,12 +2,11 @@
 //! `run-job` a detached sync starts.
 
 use std::io::{BufRead, IsTerminal};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use syncdesk_engine::model::{JobId, JobStatus, PerformSyncRequest, PushMode, TriggerType};
+use syncdesk_engine::model::{JobId, PerformSyncRequest, PushMode, TriggerType};
 
 use super::{Ctx, summary};
 use crate::args::SyncArgs;
@@ -26,7 +25,6 @@ pub fn run(ctx: &Ctx, args: &SyncArgs) -> Result<Exit> {
         push_only: args.push_only,
         cloud_name: args.cloud_name.clone().filter(|c| !c.is_empty()),
         folder: args.folder.clone(),
-        dry_run: args.dry_run,
         confirm: args.yes,
         trigger: Some(TriggerType::Manual),
     };
@@ -180,15 +178,10 @@ fn finish<T: serde::Serialize + ?Sized>(
     Ok(summary::exit_for(jobs))
 }
 
-/// How long a detached sync waits for its children to take their jobs over.
-const CLAIM_TIMEOUT: Duration = Duration::from_secs(30);
-const CLAIM_POLL: Duration = Duration::from_millis(20);
-
 /// Creates the jobs, starts a `run-job` child per job and returns.
 fn detach(ctx: &Ctx, req: &PerformSyncRequest) -> Result<Exit> {
     let ids = ctx.engine.create_jobs(req)?;
     let exe = std::env::current_exe().context("cannot find this program to start the sync")?;
-    let mut children = Vec::with_capacity(ids.len());
     for id in &ids {
         let mut cmd = Command::new(&exe);
         cmd.arg("--state-dir")
@@ -208,9 +201,7 @@ fn detach(ctx: &Ctx, req: &PerformSyncRequest) -> Result<Exit> {
             .spawn()
             .with_context(|| format!("cannot start the background sync of job {id}"))?;
         tracing::info!(job = id, pid = child.id(), "started a background sync");
-        children.push((*id, child));
     }
-    wait_until_claimed(ctx, &mut children)?;
     if ctx.json {
         output::json(&json!({ "jobIds": ids }))?;
     } else {
@@ -223,35 +214,6 @@ fn detach(ctx: &Ctx, req: &PerformSyncRequest) -> Result<Exit> {
         output::print(&text)?;
     }
     Ok(Exit::Ok)
-}
-
-/// A pending job belongs to the process that created it, and `Engine::open` fails pending
-/// jobs whose owner is gone. So this process must outlive the moment each child takes its
-/// job over (marks it running), or the child would find it failed as "interrupted".
-fn wait_until_claimed(ctx: &Ctx, children: &mut [(JobId, Child)]) -> Result<()> {
-    let deadline = Instant::now() + CLAIM_TIMEOUT;
-    for (id, child) in children.iter_mut() {
-        loop {
-            let pending = ctx
-                .engine
-                .job(*id)?
-                .is_none_or(|j| j.status == JobStatus::Pending);
-            // A child that already exited has recorded whatever happened to its job.
-            if !pending || child.try_wait()?.is_some() {
-                break;
-            }
-            if Instant::now() >= deadline {
-                tracing::warn!(job = id, "the background sync has not started its job yet");
-                eprintln!(
-                    "warning: job {id} has not started yet; `jobs show {id}` tells how it goes"
-                );
-                break;
-            }
-            // Polling: the child is another process and reports only through the store.
-            std::thread::sleep(CLAIM_POLL);
-        }
-    }
-    Ok(())
 }
 
 /// Runs one pending job in this process (what a detached sync starts).
