@@ -12,8 +12,7 @@ use crate::history::{self, CheckReport, FileInfo, RestoreReport, SnapshotInfo};
 use crate::jobs::{self, FolderLock};
 use crate::model::{
     DEFAULT_CLOUD_NAME, Folder, FolderInfo, JobFilter, JobId, JobLogLine, PerformSyncRequest,
-    PerformSyncStarted, Phase, Progress, PushMode, SyncInfo, SyncJob, SyncJobPage, SyncPreview,
-    TriggerType,
+    PerformSyncStarted, Phase, Progress, SyncInfo, SyncJob, SyncJobPage, SyncPreview, TriggerType,
 };
 use crate::remote::{self, RemoteError};
 use crate::repo::{self, RepoError};
@@ -559,9 +558,4 @@ fn validate_folder_name(name: &str) -> Result<(), EngineError> {
             "invalid folder name {name:?}: use 1 to 64 letters, digits, '.', '_' or '-'"
         )))
     }
-}
-
-/// `pushOnly` and `pushMode` as the seed defines them, for callers that parse strings.
-pub fn parse_push_mode(s: &str) -> Result<PushMode, EngineError> {
-    s.parse().map_err(EngineError::InvalidRequest)
 }

@@ -114,10 +114,6 @@ impl Reporter {
         }
     }
 
-    pub fn job_id(&self) -> JobId {
-        self.job_id
-    }
-
     fn event(
         &self,
         name: EventName,

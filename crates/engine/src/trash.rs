@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::relpath::{self, RelPath};
+use crate::relpath;
 use crate::scan::STATE_DIR;
 
 pub const TRASH_DIR: &str = "trash";
@@ -178,11 +178,6 @@ pub fn purge(folder_root: &Path, retention: Duration) -> Result<usize, TrashErro
         }
     }
     Ok(n)
-}
-
-/// Relative paths are bytes; the trash API speaks strings for people.
-pub fn rel_of(path: &str) -> Result<RelPath, TrashError> {
-    relpath::parse_user(path).map_err(TrashError::BadPath)
 }
 
 #[cfg(test)]

@@ -157,10 +157,6 @@ impl Repo {
         })
     }
 
-    pub fn remote(&self) -> &dyn Remote {
-        &*self.remote
-    }
-
     fn key(&self, rel: &str) -> String {
         format!("{}{}", self.prefix, rel)
     }

@@ -103,10 +103,6 @@ impl PackWriter {
         }
     }
 
-    pub fn id(&self) -> Hash {
-        self.id
-    }
-
     /// Appends a blob; returns where it will be once the pack is stored.
     pub fn add(&mut self, blob: &SealedBlob) -> BlobRef {
         let entry = HeaderEntry {
@@ -127,14 +123,6 @@ impl PackWriter {
             raw_len: entry.raw_len,
             codec: entry.codec,
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.header.is_empty()
-    }
-
-    pub fn size(&self) -> usize {
-        self.buf.len()
     }
 
     pub fn is_full(&self) -> bool {

@@ -180,7 +180,6 @@ fn index_cache_hits_and_misses() {
             IndexRow {
                 stat: Some(stat),
                 hash: Some(wrong),
-                base: None,
             },
         )
     };

@@ -76,7 +76,7 @@ impl Store {
     }
 
     /// Changes the repository name and resets the folder's sync base: FolderState fields all None
-    /// except last_sync_at, every index row's `base` set to NULL (stat+hash kept: still valid),
+    /// except last_sync_at (the index's stat+hash rows describe local files and stay valid),
     /// blob-location and tree caches of the folder emptied. No-op if unchanged.
     pub fn set_cloud_name(&self, name: &str, cloud_name: &str) -> Result<(), StoreError> {
         self.write(|tx| {
@@ -193,10 +193,6 @@ fn reset_base(tx: &rusqlite::Transaction<'_>, name: &str) -> Result<(), StoreErr
          WHERE name = ?1",
         [name],
     )?;
-    tx.execute(
-        "UPDATE file_index SET base = NULL WHERE folder = ?1",
-        [name],
-    )?;
     tx.execute("DELETE FROM blob_locations WHERE folder = ?1", [name])?;
     tx.execute("DELETE FROM trees WHERE folder = ?1", [name])?;
     Ok(())
@@ -276,7 +272,6 @@ mod tests {
         let row = IndexRow {
             stat: None,
             hash: Some([1; 32]),
-            base: None,
         };
         store
             .update_index("docs", &[(b"a".to_vec(), row)], &[])
@@ -315,7 +310,6 @@ mod tests {
                 mode: 0o644,
             }),
             hash: Some([9; 32]),
-            base: Some(b"entry".to_vec()),
         };
         for name in ["docs", "other"] {
             store
@@ -351,13 +345,7 @@ mod tests {
             }
         );
         let index = store.load_index("docs").unwrap();
-        assert_eq!(
-            index[&b"a.txt"[..]],
-            IndexRow {
-                base: None,
-                ..row.clone()
-            }
-        );
+        assert_eq!(index[&b"a.txt"[..]], row);
         assert_eq!(store.blob_location("docs", &[2; 32]).unwrap(), None);
         assert_eq!(store.cached_tree("docs", &[3; 32]).unwrap(), None);
 

@@ -52,7 +52,7 @@ impl Store {
         self.read(|tx| {
             require_folder(tx, name)?;
             let mut stmt = tx.prepare(
-                "SELECT path, size, mtime_ns, inode, mode, hash, base
+                "SELECT path, size, mtime_ns, inode, mode, hash
                  FROM file_index WHERE folder = ?1",
             )?;
             let rows = stmt.query_and_then([name], index_row)?;
@@ -72,8 +72,8 @@ fn apply(
         delete.execute((folder, path))?;
     }
     let mut upsert = tx.prepare(
-        "INSERT OR REPLACE INTO file_index (folder, path, size, mtime_ns, inode, mode, hash, base)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT OR REPLACE INTO file_index (folder, path, size, mtime_ns, inode, mode, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for (path, row) in upserts {
         // SQLite integers are i64: u64 fields are stored with the same bits, read back alike.
@@ -86,7 +86,6 @@ fn apply(
             stat.map(|s| s.inode as i64),
             stat.map(|s| i64::from(s.mode)),
             row.hash.as_ref(),
-            row.base.as_deref(),
         ))?;
     }
     Ok(())
@@ -118,8 +117,7 @@ fn index_row(row: &Row<'_>) -> Result<(RelPath, IndexRow), StoreError> {
         ),
         None => None,
     };
-    let base = row.get(6)?;
-    Ok((path, IndexRow { stat, hash, base }))
+    Ok((path, IndexRow { stat, hash }))
 }
 
 #[cfg(test)]
@@ -137,7 +135,6 @@ mod tests {
                 mode: 0o100644,
             }),
             hash: Some([n; 32]),
-            base: Some(vec![0xa0, n]),
         }
     }
 
@@ -149,7 +146,6 @@ mod tests {
         let absent = IndexRow {
             stat: None,
             hash: None,
-            base: Some(b"remote only".to_vec()),
         };
         let upserts = vec![
             (odd.clone(), row(1)),

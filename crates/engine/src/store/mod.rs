@@ -35,8 +35,6 @@ pub struct IndexRow {
     pub stat: Option<StatKey>,
     /// BLAKE3 of the content (file) or link target (symlink) at the last scan.
     pub hash: Option<[u8; 32]>,
-    /// The repository entry this local path corresponds to (opaque CBOR, owned by `sync`).
-    pub base: Option<Vec<u8>>,
 }
 
 /// This installation's identity in every repository.

@@ -44,7 +44,6 @@ const MIGRATIONS: &[&str] = &[
         inode INTEGER,
         mode INTEGER,
         hash BLOB,
-        base BLOB,
         PRIMARY KEY (folder, path)
     ) WITHOUT ROWID;
 

@@ -9,7 +9,6 @@ pub mod trees;
 pub mod upload;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
 
 use rayon::prelude::*;
 
@@ -524,7 +523,6 @@ fn row(stat: crate::store::StatKey, hash: [u8; 32]) -> IndexRow {
     IndexRow {
         stat: Some(stat),
         hash: Some(hash),
-        base: None,
     }
 }
 
@@ -562,9 +560,4 @@ fn preview_of(folder: &str, mode: PushMode, plan: &Plan) -> SyncPreview {
         .map(|c| relpath::display(&c.copy))
         .collect();
     p
-}
-
-/// Whether `path` exists and is a directory (used before creating a folder).
-pub fn is_dir(path: &Path) -> bool {
-    path.is_dir()
 }
