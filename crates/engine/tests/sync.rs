@@ -512,3 +512,69 @@ fn another_installation_writing_as_this_device_stops_the_sync() {
             .contains("another Syncdesk installation")
     );
 }
+
+#[test]
+fn a_damaged_base_fails_clearly_and_touches_nothing_local() {
+    let w = World::new();
+    let a = w.device("a");
+    a.write("keep.txt", b"mine");
+    a.sync();
+    // The device's own last snapshot is damaged on the remote.
+    for snap in walk_names(&w.remote.join("main/snapshots")) {
+        fs::write(&snap, b"{}").unwrap();
+    }
+    a.write("new.txt", b"new");
+    let before = a.tree();
+    let job = a.sync_with(PerformSyncRequest::default()).unwrap();
+    assert_eq!(job.status, JobStatus::Failed);
+    let msg = job.error_message.unwrap();
+    assert!(
+        msg.contains("last snapshot cannot be read") && msg.contains("check"),
+        "{msg}"
+    );
+    assert_eq!(a.tree(), before, "nothing local changed");
+    assert!(!a.engine.check("docs").unwrap().ok());
+    // Force-push starts over from the local folder, as the message says.
+    a.sync_mode(PushMode::ForcePush);
+    let b = w.device("b");
+    b.sync();
+    assert_eq!(b.tree(), a.tree());
+}
+
+#[test]
+fn unusable_paths_are_refused_when_adding_a_folder() {
+    let w = World::new();
+    let engine = syncdesk_engine::Engine::open(&w.dir.path().join("state")).unwrap();
+    let remote = w.remote.to_str().unwrap();
+    let err = engine
+        .add_folder(
+            "x",
+            std::path::Path::new("/proc/syncdesk-nope"),
+            remote,
+            None,
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("cannot create /proc/syncdesk-nope"),
+        "{err}"
+    );
+    let err = engine
+        .add_folder("x", &w.dir.path().join("f"), "/proc/syncdesk-remote", None)
+        .unwrap_err();
+    assert!(err.to_string().contains("/proc/syncdesk-remote"), "{err}");
+    let err = engine
+        .add_folder("x", std::path::Path::new("relative/dir"), remote, None)
+        .unwrap_err();
+    assert!(err.to_string().contains("not an absolute path"), "{err}");
+    // The remote inside the folder would sync itself.
+    let inside = w.dir.path().join("f/remote");
+    let err = engine
+        .add_folder("x", &w.dir.path().join("f"), inside.to_str().unwrap(), None)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("must not contain one another"),
+        "{err}"
+    );
+    assert!(engine.folders().unwrap().is_empty(), "nothing was added");
+}
