@@ -210,6 +210,9 @@ fn force_pull_needs_yes_then_replaces_local_files_into_the_trash() {
         assert_eq!(b.read(f), a.read(f), "{f}");
     }
     assert!(!b.folder.join("stray.txt").exists());
+    // Now in step with the remote, a force-pull changes nothing: no question asked.
+    let (code, jobs) = b.json(&["sync", "--push-mode", "force-pull"]);
+    assert_eq!(code, 0, "{jobs:#}");
 
     let (code, trash) = b.json(&["trash", "list", "--folder", "docs"]);
     assert_eq!(code, 0);

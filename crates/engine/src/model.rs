@@ -343,6 +343,18 @@ pub struct SyncPreview {
     pub conflicts: Vec<String>,
 }
 
+impl SyncPreview {
+    /// The sync would change nothing on either side.
+    pub fn is_empty(&self) -> bool {
+        self.upload.is_empty()
+            && self.download.is_empty()
+            && self.replace.is_empty()
+            && self.delete_local.is_empty()
+            && self.delete_remote.is_empty()
+            && self.conflicts.is_empty()
+    }
+}
+
 macro_rules! string_enum {
     ($ty:ty { $($variant:path => $text:literal),+ $(,)? }) => {
         impl $ty {

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use syncdesk_engine::model::{JobId, PerformSyncRequest, PushMode, TriggerType};
+use syncdesk_engine::model::{JobId, PerformSyncRequest, PushMode, SyncPreview, TriggerType};
 
 use super::{Ctx, summary};
 use crate::args::SyncArgs;
@@ -108,7 +108,8 @@ fn confirm_force(ctx: &Ctx, req: &PerformSyncRequest, yes: bool) -> Result<()> {
             output::print(text)
         }
     };
-    if yes {
+    // Nothing would change: there is nothing to confirm.
+    if yes || previews.iter().all(SyncPreview::is_empty) {
         if !ctx.json {
             output::print(&text)?;
         }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Shared helpers for the developer scripts. Source it; do not run it.
+# shellcheck shell=bash
+
+# Repository root, whatever the caller's working directory.
+SYNCDESK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export SYNCDESK_ROOT
+
+log() { printf '==> %s\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() {
+  printf 'error: %s\n' "$*" >&2
+  exit 1
+}
+
+# rustup installs into ~/.cargo/bin, which a fresh shell (or a CI runner) may not have on PATH
+# yet; put it there so every script finds cargo right after setup.sh installed it.
+ensure_cargo_on_path() {
+  if ! command -v cargo >/dev/null 2>&1 && [[ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]]; then
+    PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+    export PATH
+  fi
+  command -v cargo >/dev/null 2>&1 || die "cargo not found; run scripts/setup.sh first"
+}
+
+# Where cargo puts build output. Asks cargo itself so CARGO_TARGET_DIR, .cargo/config.toml and
+# relative paths are all honoured the same way the build honours them.
+cargo_target_dir() {
+  local meta
+  meta="$(cd "$SYNCDESK_ROOT" && cargo metadata --no-deps --format-version 1)" || return 1
+  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p' <<<"$meta"
+}
+
+# Path of the release build of the CLI (after `cargo build --release -p syncdesk-cli`).
+cli_release_bin() {
+  local dir
+  dir="$(cargo_target_dir)" || die "cargo metadata failed"
+  printf '%s/release/syncdesk-cli\n' "$dir"
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Install what building and testing Syncdesk need on Debian 12 (or a derivative).
+#
+#   scripts/setup.sh [GROUP...]     GROUP: base (default), bench, all
+#
+# Idempotent: packages already installed are detected with dpkg-query and apt is not touched at
+# all, so re-running it (every run.sh/test.sh does) costs well under a second.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# --- package groups ---------------------------------------------------------------------------
+# To add a group: add a PKGS_<name> array, add <name> to GROUP_NAMES, and optionally a
+# post_<name> function for anything apt cannot install. `all` expands to every group.
+GROUP_NAMES=(base bench)
+# shellcheck disable=SC2034 # the PKGS_* arrays are read indirectly, via "PKGS_${group}[@]"
+{
+# Compiler, linker and TLS roots for cargo; curl for rustup.
+PKGS_base=(build-essential pkg-config curl ca-certificates)
+# scripts/bench: the tools we compare against, and GNU time for peak RSS.
+PKGS_bench=(rclone restic time)
+}
+
+usage() {
+  cat <<USAGE
+usage: scripts/setup.sh [GROUP...]
+groups: ${GROUP_NAMES[*]} all   (default: base)
+USAGE
+}
+
+# --- apt ----------------------------------------------------------------------------------------
+
+# Runs a command as root: directly when we are root, else through sudo. Without a terminal (CI)
+# sudo must not wait for a password nobody can type, hence -n.
+as_root() {
+  if [[ $EUID -eq 0 ]]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    if [[ -t 0 ]]; then sudo "$@"; else sudo -n "$@"; fi
+  else
+    die "need root to run: $* (install sudo or run as root)"
+  fi
+}
+
+is_installed() {
+  [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == installed ]]
+}
+
+apt_get() {
+  # Wait for a concurrent apt/dpkg (another setup run, unattended-upgrades) instead of failing.
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300 "$@"
+}
+
+install_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    is_installed "$pkg" || missing+=("$pkg")
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    log "system packages already installed: $*"
+    return 0
+  fi
+  command -v apt-get >/dev/null 2>&1 ||
+    die "apt-get not found; install these packages by hand: ${missing[*]}"
+
+  log "installing: ${missing[*]}"
+  # The image ships without package lists (and cleans apt's cache), so update first.
+  apt_get update
+  if ! apt_get install --no-install-recommends "${missing[@]}"; then
+    # Seen here: the first install fails with "cannot access archive …deb" after the cache was
+    # cleaned under apt's feet; the same command again works. Retry once, with fresh lists.
+    warn "apt-get install failed; refreshing package lists and retrying once"
+    apt_get update
+    apt_get install --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# --- things apt does not provide ----------------------------------------------------------------
+
+# Rust comes from rustup (Debian's rustc is too old for edition 2024). Only when cargo is missing.
+post_base() {
+  local cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+  if ! command -v cargo >/dev/null 2>&1 && [[ -x "$cargo_home/bin/cargo" ]]; then
+    PATH="$cargo_home/bin:$PATH"
+  fi
+
+  if ! command -v cargo >/dev/null 2>&1; then
+    log "cargo not found; installing Rust with rustup"
+    local installer
+    installer="$(mktemp)"
+    # shellcheck disable=SC2064 # expand now: the variable is local
+    trap "rm -f '$installer'" EXIT
+    if ! curl --proto '=https' --tlsv1.2 -fsSL --retry 2 https://sh.rustup.rs -o "$installer"; then
+      die "cannot download rustup from https://sh.rustup.rs (no network access to it?).
+Install Rust 1.89 or newer by another route (https://rustup.rs), make sure 'cargo' is on PATH,
+then run this script again."
+    fi
+    sh "$installer" -y --no-modify-path --profile minimal --component rustfmt,clippy ||
+      die "rustup failed; see its output above"
+    PATH="$cargo_home/bin:$PATH"
+    log "Rust installed in $cargo_home/bin; add it to PATH: . \"$cargo_home/env\""
+  fi
+
+  # test.sh needs rustfmt and clippy; a minimal toolchain may lack them.
+  local comp missing=()
+  for comp in fmt clippy; do
+    cargo "$comp" --version >/dev/null 2>&1 || missing+=("$comp")
+  done
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    command -v rustup >/dev/null 2>&1 ||
+      die "cargo ${missing[*]} missing and rustup not found; install rustfmt/clippy for your toolchain"
+    log "adding rustup components: rustfmt clippy"
+    rustup component add rustfmt clippy
+  fi
+
+  if ! cargo nextest --version >/dev/null 2>&1; then
+    log "note: cargo-nextest not installed; scripts/test.sh falls back to cargo test" \
+      "(optional: cargo install cargo-nextest --locked)"
+  fi
+}
+
+post_bench() {
+  [[ -x /usr/bin/time ]] || die "GNU time (/usr/bin/time) missing after installing 'time'"
+}
+
+# --- main ---------------------------------------------------------------------------------------
+
+main() {
+  local groups=() g
+  [[ $# -eq 0 ]] && set -- base
+  for g in "$@"; do
+    case "$g" in
+      -h | --help)
+        usage
+        return 0
+        ;;
+      all) groups+=("${GROUP_NAMES[@]}") ;;
+      *)
+        if [[ " ${GROUP_NAMES[*]} " == *" $g "* ]]; then
+          groups+=("$g")
+        else
+          usage >&2
+          die "unknown group: $g"
+        fi
+        ;;
+    esac
+  done
+
+  # One apt transaction for all requested groups: one update, one install.
+  local pkgs=() arr
+  for g in "${groups[@]}"; do
+    arr="PKGS_${g}[@]"
+    pkgs+=("${!arr}")
+  done
+  install_packages "${pkgs[@]}"
+
+  for g in "${groups[@]}"; do
+    if declare -F "post_$g" >/dev/null; then
+      "post_$g"
+    fi
+  done
+}
+
+main "$@"

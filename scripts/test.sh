@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Run every check CI runs: formatting, clippy, unit/integration tests, doc tests.
+#
+#   scripts/test.sh
+#
+# Debug profile on purpose: it compiles far faster than release and the tests do not need speed.
+# Every step runs even when an earlier one failed, so one run shows everything that is wrong;
+# the exit status is non-zero if any step failed.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+STEP_NAMES=()
+STEP_RESULTS=()
+STEP_SECONDS=()
+
+# run_step NAME CMD...: runs CMD, records its outcome and duration, never aborts the script.
+run_step() {
+  local name="$1" start rc=0
+  shift
+  log "$name: $*"
+  start=$SECONDS
+  "$@" || rc=$?
+  STEP_NAMES+=("$name")
+  STEP_SECONDS+=("$((SECONDS - start))")
+  if [[ $rc -eq 0 ]]; then
+    STEP_RESULTS+=(ok)
+  else
+    STEP_RESULTS+=("FAILED (exit $rc)")
+  fi
+}
+
+run_tests() {
+  if cargo nextest --version >/dev/null 2>&1; then
+    # nextest runs each test in its own process and reports slow/flaky tests clearly.
+    # --no-tests=warn: a workspace that has no tests yet is not a failure.
+    cargo nextest run --workspace --no-fail-fast --no-tests=warn
+  else
+    log "cargo-nextest not installed; using cargo test"
+    cargo test --workspace --no-fail-fast --lib --bins --tests --examples
+  fi
+}
+
+print_summary() {
+  local i failed=0
+  printf '\n%-12s %-20s %s\n' STEP RESULT TIME >&2
+  for i in "${!STEP_NAMES[@]}"; do
+    printf '%-12s %-20s %ss\n' "${STEP_NAMES[$i]}" "${STEP_RESULTS[$i]}" "${STEP_SECONDS[$i]}" >&2
+    [[ ${STEP_RESULTS[$i]} == ok ]] || failed=$((failed + 1))
+  done
+  if [[ $failed -eq 0 ]]; then
+    printf '\nAll %d steps passed in %ss.\n' "${#STEP_NAMES[@]}" "$SECONDS" >&2
+  else
+    printf '\n%d of %d steps FAILED (%ss). Scroll up for the first error of each.\n' \
+      "$failed" "${#STEP_NAMES[@]}" "$SECONDS" >&2
+  fi
+  return "$failed"
+}
+
+main() {
+  cd "$SYNCDESK_ROOT"
+  "$SYNCDESK_ROOT/scripts/setup.sh" base
+  ensure_cargo_on_path
+
+  # CI logs are files: no colour escapes in them.
+  local fmt_args=(--check)
+  if [[ -n "${CI:-}" ]]; then
+    export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+    fmt_args+=(--color never)
+  fi
+
+  run_step fmt cargo fmt --all -- "${fmt_args[@]}"
+  run_step clippy cargo clippy --workspace --all-targets -- -D warnings
+  run_step tests run_tests  # nextest, or cargo test without it
+  # nextest does not run doc tests, so they get their own step (cargo test runs them here too,
+  # not in run_tests, to keep one code path).
+  run_step doctests cargo test --workspace --doc
+
+  print_summary
+}
+
+main "$@"
