@@ -578,3 +578,36 @@ fn unusable_paths_are_refused_when_adding_a_folder() {
     );
     assert!(engine.folders().unwrap().is_empty(), "nothing was added");
 }
+
+#[test]
+fn perform_sync_during_the_boot_sync_is_refused_with_the_seed_message() {
+    use std::sync::{Arc, Mutex};
+    let w = World::new();
+    let a = w.device("a");
+    a.write("x.txt", b"x");
+    let answer = Arc::new(Mutex::new(None));
+    let engine = Arc::downgrade(&a.engine);
+    let seen = answer.clone();
+    // Subscribers run on the job's thread: this call happens while the boot sync runs.
+    let _sub = a.engine.events().subscribe(move |e| {
+        if e.name == syncdesk_engine::model::EventName::SyncBegin
+            && let Some(engine) = engine.upgrade()
+        {
+            let r = engine.perform_sync(&PerformSyncRequest {
+                app: "t".into(),
+                ..Default::default()
+            });
+            *seen.lock().unwrap() = Some(r.map(|_| ()).map_err(|e| e.to_string()));
+        }
+    });
+    let ids = a.engine.start_boot_sync().unwrap();
+    let job = a.engine.wait_job(ids[0]).unwrap();
+    assert_eq!(job.status, JobStatus::Succeeded);
+    assert_eq!(job.trigger_type.as_str(), "boot");
+    assert_eq!(
+        answer.lock().unwrap().clone(),
+        Some(Err(
+            "Boot sync is in progress, please try again later".to_string()
+        ))
+    );
+}
