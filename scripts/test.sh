@@ -42,6 +42,18 @@ run_tests() {
   fi
 }
 
+# The UI's TypeScript types are generated from the engine's Rust types when the tests run
+# (ts-rs); a difference from what is committed means someone forgot to commit them.
+check_types() {
+  local dir=ui/src/lib/types
+  if ! git -C "$SYNCDESK_ROOT" diff --quiet -- "$dir" ||
+    [[ -n "$(git -C "$SYNCDESK_ROOT" status --porcelain -- "$dir")" ]]; then
+    git -C "$SYNCDESK_ROOT" status --short -- "$dir" >&2
+    warn "generated types in $dir differ from the committed ones: run the tests and commit them"
+    return 1
+  fi
+}
+
 print_summary() {
   local i failed=0
   printf '\n%-12s %-20s %s\n' STEP RESULT TIME >&2
@@ -76,6 +88,7 @@ main() {
   # nextest does not run doc tests, so they get their own step (cargo test runs them here too,
   # not in run_tests, to keep one code path).
   run_step doctests cargo test --workspace --doc
+  run_step types check_types
 
   print_summary
 }

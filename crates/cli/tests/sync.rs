@@ -245,6 +245,7 @@ fn push_only_is_a_deprecated_force_push() {
     assert_eq!(only_job(&parse(&out))["job_type"], "force_push");
     assert!(stderr(&out).contains("deprecated"), "{}", stderr(&out));
 
+    a.write("x.txt", b"changed");
     let out = a.run(&["sync", "--push-only"]);
     assert_eq!(
         exit_code(&out),

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::engine::EngineError;
 use crate::events::{EventBus, Reporter};
@@ -20,45 +21,60 @@ use crate::sync::plan::{Action, Expect, TreeSource};
 use crate::sync::trees::RepoTrees;
 use crate::trash::Trash;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "camelCase")]
 pub struct SnapshotInfo {
     pub id: String,
     pub device: String,
     pub created_at: String,
     pub parents: Vec<String>,
+    #[ts(type = "number")]
     pub files: u64,
+    #[ts(type = "number")]
     pub bytes: u64,
     /// Devices whose head is this snapshot.
     pub head_of: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "camelCase")]
 pub struct FileInfo {
     pub name: String,
     pub kind: String,
+    #[ts(type = "number")]
     pub size: u64,
+    #[ts(type = "number")]
     pub mtime_ns: i64,
     pub device: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "camelCase")]
 pub struct RestoreReport {
     pub target: String,
+    #[ts(type = "number")]
     pub files: u64,
+    #[ts(type = "number")]
     pub bytes: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckReport {
+    #[ts(type = "number")]
     pub snapshots: u64,
+    #[ts(type = "number")]
     pub trees: u64,
+    #[ts(type = "number")]
     pub blobs: u64,
+    #[ts(type = "number")]
     pub packs: u64,
     /// Packs no snapshot reaches (left by interrupted syncs; harmless).
+    #[ts(type = "number")]
     pub unreferenced_packs: u64,
     pub errors: Vec<String>,
 }

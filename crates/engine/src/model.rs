@@ -9,12 +9,14 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// Identifier of a job record.
 pub type JobId = i64;
 
 /// A local folder kept in sync with a repository on a remote.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "camelCase")]
 pub struct Folder {
     pub name: String,
@@ -29,7 +31,8 @@ pub struct Folder {
 pub const DEFAULT_CLOUD_NAME: &str = "main";
 
 /// Seed 004 `JobStatus`, plus `needs_confirmation` for the mass-deletion guard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     Pending,
@@ -41,7 +44,8 @@ pub enum JobStatus {
 }
 
 /// What started a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum TriggerType {
     Manual,
@@ -54,7 +58,8 @@ pub enum TriggerType {
 }
 
 /// What a job does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum JobType {
     Sync,
@@ -63,7 +68,8 @@ pub enum JobType {
 }
 
 /// The sync mode requested by `performSync`'s `pushMode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub enum PushMode {
     #[default]
     #[serde(rename = "")]
@@ -85,22 +91,34 @@ impl PushMode {
 }
 
 /// Counters of one job (DESIGN "SyncJobStats").
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct SyncJobStats {
+    #[ts(type = "number")]
     pub files_scanned: u64,
+    #[ts(type = "number")]
     pub files_uploaded: u64,
+    #[ts(type = "number")]
     pub files_downloaded: u64,
+    #[ts(type = "number")]
     pub files_deleted: u64,
+    #[ts(type = "number")]
     pub conflicts: u64,
+    #[ts(type = "number")]
     pub bytes_uploaded: u64,
+    #[ts(type = "number")]
     pub bytes_downloaded: u64,
+    #[ts(type = "number")]
     pub retries: u64,
+    #[ts(type = "number")]
     pub duration_ms: u64,
 }
 
 /// A job record, as seed 004 describes it. Timestamps are RFC 3339 UTC with milliseconds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct SyncJob {
+    #[ts(type = "number")]
     pub id: JobId,
     pub job_type: JobType,
     pub trigger_type: TriggerType,
@@ -117,16 +135,19 @@ pub struct SyncJob {
 }
 
 /// Pagination of a listing (1-based pages).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct PageMeta {
     pub page: u32,
     pub page_size: u32,
+    #[ts(type = "number")]
     pub total: u64,
     pub total_pages: u32,
 }
 
 /// Seed 004 `SyncJobPage`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct SyncJobPage {
     pub items: Vec<SyncJob>,
     pub meta: PageMeta,
@@ -136,7 +157,8 @@ pub const DEFAULT_PAGE_SIZE: u32 = 20;
 pub const MAX_PAGE_SIZE: u32 = 200;
 
 /// Filters of a job listing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct JobFilter {
     pub status: Option<JobStatus>,
     pub folder: Option<String>,
@@ -160,14 +182,16 @@ impl Default for JobFilter {
 }
 
 /// One line of a job's log (the `syncLog` lines it emitted).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct JobLogLine {
     pub at: String,
     pub level: LogLevel,
     pub msg: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum LogLevel {
     Info,
@@ -176,10 +200,13 @@ pub enum LogLevel {
 }
 
 /// Progress as `performSync` returns it (seed 000) and `getSyncInfo` reports it (seed 001).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, TS)]
+#[ts(export)]
 #[serde(rename_all = "camelCase")]
 pub struct Progress {
+    #[ts(type = "number")]
     pub current: u64,
+    #[ts(type = "number")]
     pub total: u64,
     pub info: String,
     pub msg: String,
@@ -187,7 +214,8 @@ pub struct Progress {
 }
 
 /// The phases of a sync, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Preparing,
@@ -218,7 +246,8 @@ impl Phase {
 }
 
 /// Seed 000's event names, exactly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "camelCase")]
 pub enum EventName {
     SyncBegin,
@@ -243,16 +272,22 @@ impl fmt::Display for EventName {
 }
 
 /// One event of a sync job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncEvent {
     pub name: EventName,
+    #[ts(type = "number")]
     pub job_id: JobId,
     pub folder: String,
     pub phase: Phase,
+    #[ts(type = "number")]
     pub current: u64,
+    #[ts(type = "number")]
     pub total: u64,
+    #[ts(type = "number")]
     pub bytes: u64,
+    #[ts(type = "number")]
     pub bytes_total: u64,
     pub info: String,
     pub msg: String,
@@ -263,7 +298,8 @@ pub struct SyncEvent {
 }
 
 /// `performSync` request (seed 000).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PerformSyncRequest {
     pub app: String,
@@ -291,16 +327,19 @@ impl PerformSyncRequest {
 }
 
 /// What `performSync` returns at once: the initial progress and the jobs it started.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "camelCase")]
 pub struct PerformSyncStarted {
     #[serde(flatten)]
     pub progress: Progress,
+    #[ts(type = "number[]")]
     pub job_ids: Vec<JobId>,
 }
 
 /// `getSyncInfo` (seed 001) plus per-folder detail.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncInfo {
     pub provider_name: String,
@@ -311,7 +350,8 @@ pub struct SyncInfo {
     pub folders: Vec<FolderInfo>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "camelCase")]
 pub struct FolderInfo {
     pub name: String,
@@ -327,7 +367,8 @@ pub struct FolderInfo {
 }
 
 /// A dry-run's answer: what a sync would do.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncPreview {
     pub folder: String,

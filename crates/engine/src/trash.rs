@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::relpath;
 use crate::scan::STATE_DIR;
@@ -81,11 +82,13 @@ impl Trash {
 }
 
 /// A file kept in the trash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(rename_all = "camelCase")]
 pub struct TrashItem {
     pub batch: String,
     pub path: String,
+    #[ts(type = "number")]
     pub size: u64,
 }
 
