@@ -13,11 +13,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # --- package groups ---------------------------------------------------------------------------
 # To add a group: add a PKGS_<name> array, add <name> to GROUP_NAMES, and optionally a
 # post_<name> function for anything apt cannot install. `all` expands to every group.
-GROUP_NAMES=(base bench)
+GROUP_NAMES=(base desktop bench)
 # shellcheck disable=SC2034 # the PKGS_* arrays are read indirectly, via "PKGS_${group}[@]"
 {
 # Compiler, linker and TLS roots for cargo; curl for rustup.
 PKGS_base=(build-essential pkg-config curl ca-certificates)
+# The Tauri desktop app (WebKitGTK, tray, dialogs) and its headless tests: Xvfb, the WebKit
+# WebDriver, a session bus and the Secret Service keyring.
+PKGS_desktop=(libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev
+  librsvg2-dev libsoup-3.0-dev libxdo-dev file xvfb xauth webkit2gtk-driver dbus dbus-x11
+  gnome-keyring libsecret-1-0 libsecret-tools libdbus-1-dev keyutils imagemagick)
 # scripts/bench: the tools we compare against, and GNU time for peak RSS.
 PKGS_bench=(rclone restic time)
 }
@@ -118,6 +123,16 @@ then run this script again."
     log "note: cargo-nextest not installed; scripts/test.sh falls back to cargo test" \
       "(optional: cargo install cargo-nextest --locked)"
   fi
+}
+
+# The UI builds with Vite 8, which needs Node.js 20.19 or newer (Debian 12's own nodejs is 18).
+post_desktop() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+    die "Node.js 20.19+ with npm is needed for the UI; install it (e.g. from NodeSource) and rerun"
+  local version
+  version="$(node -p 'process.versions.node')"
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
+    die "Node.js $version is too old for the UI; 20.19 or newer is needed"
 }
 
 post_bench() {

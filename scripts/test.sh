@@ -42,6 +42,18 @@ run_tests() {
   fi
 }
 
+# The web UI: type check, component tests, and the build the desktop app embeds (ui/dist must
+# exist before the app compiles).
+ui_checks() {
+  (
+    cd "$SYNCDESK_ROOT/ui"
+    npm ci --no-audit --no-fund --loglevel=error
+    npm run check
+    npm test
+    npm run build
+  )
+}
+
 # The UI's TypeScript types are generated from the engine's Rust types when the tests run
 # (ts-rs); a difference from what is committed means someone forgot to commit them.
 check_types() {
@@ -72,7 +84,7 @@ print_summary() {
 
 main() {
   cd "$SYNCDESK_ROOT"
-  "$SYNCDESK_ROOT/scripts/setup.sh" base
+  "$SYNCDESK_ROOT/scripts/setup.sh" base desktop
   ensure_cargo_on_path
 
   # CI logs are files: no colour escapes in them.
@@ -83,6 +95,7 @@ main() {
   fi
 
   run_step fmt cargo fmt --all -- "${fmt_args[@]}"
+  run_step ui ui_checks
   run_step clippy cargo clippy --workspace --all-targets -- -D warnings
   run_step tests run_tests  # nextest, or cargo test without it
   # nextest does not run doc tests, so they get their own step (cargo test runs them here too,

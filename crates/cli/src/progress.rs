@@ -55,7 +55,12 @@ impl Tracker {
             closed: false,
         }));
         let sink = state.clone();
-        let subscription = bus.subscribe(move |e| lock(&sink).on_event(e));
+        let subscription = bus.subscribe(move |e| {
+            // Folder and job changes are for UIs that list them; bars follow sync events.
+            if let Some(e) = e.as_sync() {
+                lock(&sink).on_event(e)
+            }
+        });
         Tracker {
             state,
             _subscription: subscription,
@@ -220,14 +225,14 @@ mod tests {
             status: None,
             at: String::new(),
         };
-        bus.publish(&e);
+        bus.publish(&e.clone().into());
         e.name = EventName::SyncProgress;
         e.phase = Phase::Uploading;
         e.current = 1;
         e.total = 4;
         e.bytes = 100;
         e.bytes_total = 400;
-        bus.publish(&e);
+        bus.publish(&e.clone().into());
         {
             let s = lock(&tracker.state);
             let bar = &s.bars[&1];
@@ -236,7 +241,7 @@ mod tests {
             assert_eq!(bar.pb.position(), 100);
         }
         e.name = EventName::SyncEnd;
-        bus.publish(&e);
+        bus.publish(&e.clone().into());
         assert!(lock(&tracker.state).bars[&1].pb.is_finished());
         let state = tracker.state.clone();
         drop(tracker);

@@ -31,6 +31,9 @@ fn folder_add_list_remove_round_trip() {
         "remote": remote,
         "cloudName": "main",
         "enabled": true,
+        "syncMode": "automatic",
+        "intervalSecs": 300,
+        "watch": true,
     });
     assert_eq!(added, expected);
     assert!(folder.is_dir(), "the folder's directory is created");

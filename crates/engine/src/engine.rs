@@ -7,12 +7,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use crate::background::{self, Background, BackgroundOptions};
+use crate::echo::EchoLog;
 use crate::events::{EventBus, Reporter, lock};
 use crate::history::{self, CheckReport, FileInfo, RestoreReport, SnapshotInfo};
+use crate::ignores::{self, RulesError};
 use crate::jobs::{self, FolderLock};
 use crate::model::{
-    DEFAULT_CLOUD_NAME, Folder, FolderInfo, JobFilter, JobId, JobLogLine, PerformSyncRequest,
-    PerformSyncStarted, Phase, Progress, SyncInfo, SyncJob, SyncJobPage, SyncPreview, TriggerType,
+    ApiError, AppState, DEFAULT_CLOUD_NAME, Event, Folder, FolderInfo, FolderSettings, JobDetail,
+    JobFilter, JobId, JobLogLine, LANGUAGES, MAX_INTERVAL_SECS, MIN_INTERVAL_SECS,
+    PerformSyncRequest, PerformSyncStarted, Phase, Progress, SyncInfo, SyncJob, SyncJobPage,
+    SyncPreview, TriggerType,
 };
 use crate::remote::{self, RemoteError};
 use crate::repo::{self, RepoError};
@@ -34,6 +39,9 @@ pub enum EngineError {
     NoFolders,
     #[error("{0}")]
     InvalidRequest(String),
+    /// A job, snapshot, trash item or path that does not exist.
+    #[error("{0}")]
+    NotFound(String),
     #[error("state directory: {0}")]
     StateDir(std::io::Error),
     #[error(transparent)]
@@ -46,6 +54,8 @@ pub enum EngineError {
     Remote(#[from] RemoteError),
     #[error(transparent)]
     Trash(#[from] TrashError),
+    #[error(transparent)]
+    Rules(#[from] RulesError),
     #[error("{0}")]
     Internal(String),
 }
@@ -54,7 +64,44 @@ impl From<StoreError> for EngineError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::UnknownFolder(name) => EngineError::UnknownFolder(name),
+            StoreError::UnknownJob(id) => EngineError::NotFound(format!("no job with id {id}")),
             other => EngineError::Store(other),
+        }
+    }
+}
+
+impl EngineError {
+    /// A stable code for programs (the shell, the HTTP API, the UI); the message is for people.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::SyncInProgress => "sync_in_progress",
+            EngineError::BootSyncInProgress => "boot_sync_in_progress",
+            EngineError::AppRequired => "app_required",
+            EngineError::UnknownFolder(_) | EngineError::Store(StoreError::UnknownFolder(_)) => {
+                "unknown_folder"
+            }
+            EngineError::NoFolders => "no_folders",
+            EngineError::InvalidRequest(_)
+            | EngineError::Store(StoreError::FolderExists(_) | StoreError::Invalid(_))
+            | EngineError::Repo(RepoError::BadCloudName(_))
+            | EngineError::Remote(RemoteError::Invalid { .. })
+            | EngineError::Trash(TrashError::BadPath(_) | TrashError::Exists(_))
+            | EngineError::Rules(RulesError::BadRule { .. } | RulesError::NotText(_)) => {
+                "invalid_request"
+            }
+            EngineError::NotFound(_)
+            | EngineError::Store(StoreError::UnknownJob(_))
+            | EngineError::Trash(TrashError::NotFound { .. }) => "not_found",
+            _ => "internal",
+        }
+    }
+}
+
+impl From<&EngineError> for ApiError {
+    fn from(e: &EngineError) -> Self {
+        ApiError {
+            code: e.code().to_owned(),
+            message: e.to_string(),
         }
     }
 }
@@ -79,6 +126,12 @@ pub struct Engine {
     pub(crate) running: Mutex<HashMap<String, Arc<Reporter>>>,
     boot: AtomicBool,
     finished: (Mutex<u64>, Condvar),
+    /// What syncs wrote locally, for the watcher's echo suppression.
+    echo: Arc<EchoLog>,
+    /// Serializes read-modify-write of the app state.
+    app_state: Mutex<()>,
+    /// Set while a [`Background`] runs: two would start every sync twice.
+    pub(crate) background: AtomicBool,
 }
 
 impl Engine {
@@ -97,6 +150,9 @@ impl Engine {
             running: Mutex::new(HashMap::new()),
             boot: AtomicBool::new(false),
             finished: (Mutex::new(0), Condvar::new()),
+            echo: Arc::new(EchoLog::default()),
+            app_state: Mutex::new(()),
+            background: AtomicBool::new(false),
         }))
     }
 
@@ -114,6 +170,23 @@ impl Engine {
 
     pub fn events(&self) -> &Arc<EventBus> {
         &self.bus
+    }
+
+    pub(crate) fn echo(&self) -> &Arc<EchoLog> {
+        &self.echo
+    }
+
+    pub(crate) fn publish(&self, event: Event) {
+        self.bus.publish(&event);
+    }
+
+    /// Tells listeners the folder's current state. A failure to read it is only logged: the
+    /// change it reports has happened either way.
+    pub(crate) fn publish_folder(&self, name: &str) {
+        match self.folder_info(name) {
+            Ok(info) => self.publish(Event::FolderChanged(Box::new(info))),
+            Err(e) => tracing::warn!(folder = name, "cannot report the folder's state: {e}"),
+        }
     }
 
     fn locks_dir(&self) -> PathBuf {
@@ -172,14 +245,9 @@ impl Engine {
                 )));
             }
         }
-        let folder = Folder {
-            name: name.to_owned(),
-            path,
-            remote: remote_spec.to_owned(),
-            cloud_name: cloud_name.to_owned(),
-            enabled: true,
-        };
+        let folder = Folder::new(name, path, remote_spec, cloud_name);
         self.store.add_folder(&folder)?;
+        self.publish_folder(name);
         Ok(folder)
     }
 
@@ -196,11 +264,114 @@ impl Engine {
         // Checked first: the lock file is named after the folder.
         self.store.folder(name)?;
         let _lock = FolderLock::try_take(&self.locks_dir(), name)?;
-        Ok(self.store.remove_folder(name)?)
+        self.store.remove_folder(name)?;
+        self.publish(Event::FolderRemoved(name.to_owned()));
+        Ok(())
     }
 
     pub fn set_folder_enabled(&self, name: &str, enabled: bool) -> Result<(), EngineError> {
-        Ok(self.store.set_enabled(name, enabled)?)
+        self.store.set_enabled(name, enabled)?;
+        self.publish_folder(name);
+        Ok(())
+    }
+
+    /// Validates and stores a folder's settings; a running background sync follows them at once.
+    pub fn update_folder_settings(
+        &self,
+        name: &str,
+        settings: &FolderSettings,
+    ) -> Result<Folder, EngineError> {
+        if !(MIN_INTERVAL_SECS..=MAX_INTERVAL_SECS).contains(&settings.interval_secs) {
+            return Err(EngineError::InvalidRequest(format!(
+                "the sync interval must be between {MIN_INTERVAL_SECS} seconds and {MAX_INTERVAL_SECS} seconds (24 hours); got {}",
+                settings.interval_secs
+            )));
+        }
+        self.store.set_folder_settings(name, settings)?;
+        self.publish_folder(name);
+        Ok(self.store.folder(name)?)
+    }
+
+    // Ignore rules.
+
+    /// The folder's top-level `.syncignore` (gitignore syntax), empty when it has none.
+    pub fn ignore_rules(&self, folder: &str) -> Result<String, EngineError> {
+        Ok(ignores::read_rules(&self.store.folder(folder)?.path)?)
+    }
+
+    /// Checks and replaces the folder's top-level `.syncignore` (empty text removes it).
+    /// It is synced like any file; the next sync applies it.
+    pub fn set_ignore_rules(&self, folder: &str, text: &str) -> Result<(), EngineError> {
+        Ok(ignores::write_rules(
+            &self.store.folder(folder)?.path,
+            text,
+        )?)
+    }
+
+    // App state.
+
+    pub fn app_state(&self) -> Result<AppState, EngineError> {
+        Ok(self.store.app_state()?)
+    }
+
+    /// Pauses or resumes background syncs (scheduler and watcher). Syncs a user asks for
+    /// still run while paused.
+    pub fn set_paused(&self, paused: bool) -> Result<AppState, EngineError> {
+        self.change_app_state(|s| s.paused = paused)
+    }
+
+    /// Remembers whether the app starts with the session; registering it with the OS is the
+    /// shell's part.
+    pub fn set_autostart_flag(&self, enabled: bool) -> Result<AppState, EngineError> {
+        self.change_app_state(|s| s.autostart = enabled)
+    }
+
+    /// `en` or `zh-CN`; `None` follows the OS.
+    pub fn set_language(&self, language: Option<&str>) -> Result<AppState, EngineError> {
+        if let Some(lang) = language
+            && !LANGUAGES.contains(&lang)
+        {
+            return Err(EngineError::InvalidRequest(format!(
+                "unsupported language {lang:?}: choose one of {} (or none to follow the system)",
+                LANGUAGES.join(", ")
+            )));
+        }
+        self.change_app_state(|s| s.language = language.map(str::to_owned))
+    }
+
+    fn change_app_state(&self, f: impl FnOnce(&mut AppState)) -> Result<AppState, EngineError> {
+        let _serial = lock(&self.app_state);
+        let mut state = self.store.app_state()?;
+        let before = state.clone();
+        f(&mut state);
+        if state != before {
+            self.store.set_app_state(&state)?;
+            self.publish(Event::AppStateChanged(state.clone()));
+        }
+        Ok(state)
+    }
+
+    // Background sync.
+
+    /// Starts the scheduler and the watcher; they stop when the returned handle is dropped.
+    /// Call once, after [`Engine::start_boot_sync`] if the app does a boot sync. If they
+    /// cannot start (already running, no thread), the reason is logged and the handle runs
+    /// nothing: syncs the user asks for work regardless.
+    pub fn start_background(self: &Arc<Self>) -> Background {
+        self.start_background_with(BackgroundOptions::default())
+            .unwrap_or_else(|e| {
+                tracing::error!("background sync is not running: {e}");
+                Background::inert()
+            })
+    }
+
+    /// [`Engine::start_background`] with other timings (tests, benchmarks), saying why it
+    /// could not start.
+    pub fn start_background_with(
+        self: &Arc<Self>,
+        opts: BackgroundOptions,
+    ) -> Result<Background, EngineError> {
+        background::start(self, opts)
     }
 
     // performSync.
@@ -244,12 +415,7 @@ impl Engine {
 
     /// Runs a pending job on this thread and returns its final record.
     pub fn run_job(&self, id: JobId) -> Result<SyncJob, EngineError> {
-        let job = self.store.job(id).map_err(|e| match e {
-            StoreError::UnknownJob(id) => {
-                EngineError::InvalidRequest(format!("no job with id {id}"))
-            }
-            other => other.into(),
-        })?;
+        let job = self.store.job(id)?;
         if job.status.is_final() || job.status == crate::model::JobStatus::Running {
             return Ok(job);
         }
@@ -276,13 +442,21 @@ impl Engine {
         if self.boot.load(Ordering::SeqCst) && req.trigger != Some(TriggerType::Boot) {
             return Err(EngineError::BootSyncInProgress);
         }
+        // The boot sync is a background sync: only folders that sync by themselves.
+        let boot = req.trigger == Some(TriggerType::Boot);
         let targets: Vec<Folder> = match &req.folder {
             Some(name) => vec![self.store.folder(name)?],
             None => self
                 .store
                 .folders()?
                 .into_iter()
-                .filter(|f| f.enabled)
+                .filter(|f| {
+                    if boot {
+                        f.syncs_in_background()
+                    } else {
+                        f.enabled
+                    }
+                })
                 .collect(),
         };
         if targets.is_empty() {
@@ -323,6 +497,7 @@ impl Engine {
             let job = self
                 .store
                 .create_job(&f.name, opts.mode.job_type(), trigger, &metadata)?;
+            self.publish(Event::JobChanged(job.clone()));
             out.push((job, lock));
         }
         Ok(out)
@@ -359,15 +534,19 @@ impl Engine {
                 folder: &folder,
                 reporter: &reporter,
                 job_id: 0,
+                echo: None,
             };
             out.push(sync::run(&ctx, &opts)?.preview);
         }
         Ok(out)
     }
 
-    /// Runs the boot sync of every enabled folder in the background; `performSync` answers
-    /// "Boot sync is in progress" until it ends.
+    /// Runs the boot sync of every enabled automatic folder in the background (none while
+    /// paused); `performSync` answers "Boot sync is in progress" until it ends.
     pub fn start_boot_sync(self: &Arc<Self>) -> Result<Vec<JobId>, EngineError> {
+        if self.app_state()?.paused {
+            return Ok(Vec::new());
+        }
         let req = PerformSyncRequest {
             app: "syncdesk".into(),
             trigger: Some(TriggerType::Boot),
@@ -421,30 +600,7 @@ impl Engine {
         let folders = self.store.folders()?;
         let mut infos = Vec::with_capacity(folders.len());
         for f in &folders {
-            let running = lock(&self.running).get(&f.name).cloned();
-            // A sync run by another process holds the folder's lock.
-            let syncing = running.is_some()
-                || matches!(
-                    FolderLock::try_take(&self.locks_dir(), &f.name),
-                    Err(EngineError::SyncInProgress)
-                );
-            let progress = match &running {
-                Some(r) => r.progress(),
-                None if syncing => busy(),
-                None => idle(),
-            };
-            infos.push(FolderInfo {
-                name: f.name.clone(),
-                path: f.path.clone(),
-                provider_name: remote::provider_name(&f.remote).to_owned(),
-                remote: f.remote.clone(),
-                cloud_name: f.cloud_name.clone(),
-                enabled: f.enabled,
-                syncing,
-                progress,
-                last_job: self.store.last_job(&f.name)?,
-                last_sync_at: self.store.folder_state(&f.name)?.last_sync_at,
-            });
+            infos.push(self.info_of(f)?);
         }
         let first = infos.first();
         let active = infos.iter().find(|i| i.syncing);
@@ -459,6 +615,41 @@ impl Engine {
             syncing: active.is_some() || self.boot.load(Ordering::SeqCst),
             progress: active.map_or_else(idle, |f| f.progress.clone()),
             folders: infos,
+        })
+    }
+
+    /// One folder's part of [`Engine::get_sync_info`] (the `folderChanged` payload).
+    pub fn folder_info(&self, name: &str) -> Result<FolderInfo, EngineError> {
+        self.info_of(&self.store.folder(name)?)
+    }
+
+    fn info_of(&self, f: &Folder) -> Result<FolderInfo, EngineError> {
+        let running = lock(&self.running).get(&f.name).cloned();
+        // A sync run by another process holds the folder's lock.
+        let syncing = running.is_some()
+            || matches!(
+                FolderLock::try_take(&self.locks_dir(), &f.name),
+                Err(EngineError::SyncInProgress)
+            );
+        let progress = match &running {
+            Some(r) => r.progress(),
+            None if syncing => busy(),
+            None => idle(),
+        };
+        Ok(FolderInfo {
+            name: f.name.clone(),
+            path: f.path.clone(),
+            provider_name: remote::provider_name(&f.remote).to_owned(),
+            remote: f.remote.clone(),
+            cloud_name: f.cloud_name.clone(),
+            enabled: f.enabled,
+            sync_mode: f.sync_mode,
+            interval_secs: f.interval_secs,
+            watch: f.watch,
+            syncing,
+            progress,
+            last_job: self.store.last_job(&f.name)?,
+            last_sync_at: self.store.folder_state(&f.name)?.last_sync_at,
         })
     }
 
@@ -478,6 +669,14 @@ impl Engine {
 
     pub fn job_log(&self, id: JobId) -> Result<Vec<JobLogLine>, EngineError> {
         Ok(self.store.job_log(id)?)
+    }
+
+    /// A job with its log; an unknown id is `not_found`.
+    pub fn job_detail(&self, id: JobId) -> Result<JobDetail, EngineError> {
+        Ok(JobDetail {
+            job: self.store.job(id)?,
+            log: self.store.job_log(id)?,
+        })
     }
 
     // History.

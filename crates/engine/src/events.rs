@@ -1,8 +1,10 @@
 //! The event bus and the per-job reporter that feeds it.
 //!
 //! Subscribers are callbacks, so each adapter forwards events its own way (Tauri events,
-//! a WebSocket, a terminal progress bar). `syncProgress` is throttled; `syncBegin`,
-//! `syncEnd`, `syncFail`, `syncRetry` and `syncLog` are always delivered.
+//! a WebSocket, a terminal progress bar), under [`Event::name`]. `syncProgress` is
+//! throttled; `syncBegin`, `syncEnd`, `syncFail`, `syncRetry`, `syncLog` and the change
+//! events (`jobChanged`, `folderChanged`, …) are always delivered. Callbacks run on the
+//! publishing thread (often a sync's), so they must be quick and must not block.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -10,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use crate::clock;
 use crate::model::{
-    EventName, JobId, JobStatus, LogLevel, Phase, Progress, SyncEvent, SyncJobStats,
+    Event, EventName, JobId, JobStatus, LogLevel, Phase, Progress, SyncEvent, SyncJobStats,
 };
 use crate::store::Store;
 
-type Callback = Arc<dyn Fn(&SyncEvent) + Send + Sync>;
+type Callback = Arc<dyn Fn(&Event) + Send + Sync>;
 
 #[derive(Default)]
 pub struct EventBus {
@@ -47,10 +49,7 @@ impl EventBus {
         Arc::new(Self::default())
     }
 
-    pub fn subscribe(
-        self: &Arc<Self>,
-        f: impl Fn(&SyncEvent) + Send + Sync + 'static,
-    ) -> Subscription {
+    pub fn subscribe(self: &Arc<Self>, f: impl Fn(&Event) + Send + Sync + 'static) -> Subscription {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         lock(&self.subscribers).push((id, Arc::new(f)));
         Subscription {
@@ -59,7 +58,7 @@ impl EventBus {
         }
     }
 
-    pub fn publish(&self, event: &SyncEvent) {
+    pub fn publish(&self, event: &Event) {
         // Call outside the lock: a subscriber may subscribe or unsubscribe.
         let subs: Vec<Callback> = lock(&self.subscribers)
             .iter()
@@ -144,7 +143,7 @@ impl Reporter {
             s.last_emit = Some(Instant::now());
             self.event(name, &s, msg, status)
         };
-        self.bus.publish(&event);
+        self.bus.publish(&event.into());
     }
 
     pub fn begin(&self) {
@@ -182,7 +181,7 @@ impl Reporter {
             s.last_emit = Some(Instant::now());
             self.event(EventName::SyncProgress, &s, "", None)
         };
-        self.bus.publish(&event);
+        self.bus.publish(&event.into());
     }
 
     /// Sets absolute progress (for work whose counts arrive as totals).
@@ -267,7 +266,11 @@ mod tests {
         let bus = EventBus::new();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = seen.clone();
-        let sub = bus.subscribe(move |e| lock(&sink).push(e.name));
+        let sub = bus.subscribe(move |e| {
+            if let Some(e) = e.as_sync() {
+                lock(&sink).push(e.name)
+            }
+        });
         let r = Reporter::new(bus.clone(), None, 7, "docs");
         r.begin();
         r.phase(Phase::Uploading, 100_000, 0);

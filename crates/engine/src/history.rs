@@ -130,7 +130,7 @@ fn find_snapshot(repo: &Repo, id: &str) -> Result<(String, Snapshot), EngineErro
         .collect();
     match matches.as_slice() {
         [one] => Ok((one.clone(), repo.snapshot(one)?)),
-        [] => Err(EngineError::InvalidRequest(format!("no snapshot {id}"))),
+        [] => Err(EngineError::NotFound(format!("no snapshot {id}"))),
         _ => Err(EngineError::InvalidRequest(format!(
             "{id} matches several snapshots; give more of it"
         ))),
@@ -156,7 +156,7 @@ fn lookup(
             .iter()
             .find(|e| e.name == *part && e.is_live())
             .ok_or_else(|| {
-                EngineError::InvalidRequest(format!(
+                EngineError::NotFound(format!(
                     "{} is not in this snapshot",
                     relpath::display(path)
                 ))
@@ -278,6 +278,8 @@ pub fn restore(
         repo: &repo,
         trash: &trash,
         reporter: &reporter,
+        // A restore is the user's doing: a watched folder should sync it.
+        echo: None,
     }
     .apply(&actions)
     .map_err(|e| EngineError::Sync(e.into()))?;

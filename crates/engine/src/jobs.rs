@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crate::engine::{Engine, EngineError};
 use crate::events::{Reporter, lock};
-use crate::model::{JobStatus, PushMode, SyncJob};
+use crate::model::{Event, JobStatus, PushMode, SyncJob};
 use crate::sync::{self, SyncContext, SyncOptions};
 
 /// Held while a folder syncs; released when dropped (or when the process dies).
@@ -57,8 +57,9 @@ pub fn options_from_metadata(m: &BTreeMap<String, String>) -> SyncOptions {
     }
 }
 
-/// Runs a pending job to its end on this thread. The folder lock must be held.
-pub fn execute(engine: &Engine, job: SyncJob, _lock: FolderLock) -> SyncJob {
+/// Runs a pending job to its end on this thread. The folder lock must be held; it is
+/// released before the end is announced, so listeners see the folder idle.
+pub fn execute(engine: &Engine, job: SyncJob, folder_lock: FolderLock) -> SyncJob {
     let store = engine.store();
     let reporter = Arc::new(Reporter::new(
         engine.events().clone(),
@@ -74,7 +75,9 @@ pub fn execute(engine: &Engine, job: SyncJob, _lock: FolderLock) -> SyncJob {
     let mut metadata = job.metadata.clone();
 
     let result = match store.start_job(job.id) {
-        Ok(_) => {
+        Ok(started) => {
+            engine.publish(Event::JobChanged(started));
+            engine.publish_folder(&job.folder);
             reporter.begin();
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let folder = store.folder(&job.folder)?;
@@ -84,6 +87,7 @@ pub fn execute(engine: &Engine, job: SyncJob, _lock: FolderLock) -> SyncJob {
                     folder: &folder,
                     reporter: &reporter,
                     job_id: job.id,
+                    echo: Some(engine.echo()),
                 };
                 sync::run(&ctx, &opts).map_err(EngineError::from)
             }))
@@ -119,8 +123,8 @@ pub fn execute(engine: &Engine, job: SyncJob, _lock: FolderLock) -> SyncJob {
     }
     reporter.end(status, message.as_deref().unwrap_or_default());
     lock(&engine.running).remove(&job.folder);
-    engine.notify_finished();
-    match finished {
+    drop(folder_lock);
+    let finished = match finished {
         Ok(job) => job,
         Err(e) => {
             tracing::error!("could not record the end of job {}: {e}", job.id);
@@ -132,5 +136,11 @@ pub fn execute(engine: &Engine, job: SyncJob, _lock: FolderLock) -> SyncJob {
                 ..job
             }
         }
-    }
+    };
+    // After the end is recorded, so the folder's `lastJob` is this job.
+    engine.publish(Event::JobChanged(finished.clone()));
+    engine.publish_folder(&finished.folder);
+    // Last, so whoever waits for the job also finds its events delivered.
+    engine.notify_finished();
+    finished
 }

@@ -1,7 +1,9 @@
 //! The Syncdesk sync engine: scan, repository format, merge, jobs and events.
 //! It knows nothing of GUIs or HTTP; the desktop shell, the API and the CLI call into it.
 
+pub mod background;
 pub mod clock;
+pub mod echo;
 pub mod engine;
 pub mod events;
 pub mod failpoint;
@@ -14,9 +16,12 @@ pub mod relpath;
 pub mod remote;
 pub mod repo;
 pub mod scan;
+pub mod schedule;
 pub mod store;
 pub mod sync;
 pub mod trash;
 pub mod vv;
+pub mod watch;
 
+pub use background::{Background, BackgroundOptions};
 pub use engine::{Engine, EngineError, default_state_dir};

@@ -26,9 +26,122 @@ pub struct Folder {
     /// Repository name under the remote; defaults to `main`.
     pub cloud_name: String,
     pub enabled: bool,
+    /// When background syncs run. Absent in input: automatic.
+    #[serde(default)]
+    pub sync_mode: SyncMode,
+    /// Seconds between scheduled syncs of an automatic folder.
+    #[serde(default = "default_interval_secs")]
+    pub interval_secs: u32,
+    /// Sync an automatic folder soon after its files change.
+    #[serde(default = "default_watch")]
+    pub watch: bool,
 }
 
 pub const DEFAULT_CLOUD_NAME: &str = "main";
+
+/// Scheduled syncs: every 5 minutes unless set otherwise, at most every 10 seconds and at
+/// least once a day.
+pub const DEFAULT_INTERVAL_SECS: u32 = 300;
+pub const MIN_INTERVAL_SECS: u32 = 10;
+pub const MAX_INTERVAL_SECS: u32 = 86_400;
+
+fn default_interval_secs() -> u32 {
+    DEFAULT_INTERVAL_SECS
+}
+
+fn default_watch() -> bool {
+    true
+}
+
+/// When a folder syncs without being asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    /// On a schedule and, when the folder is watched, soon after its files change.
+    #[default]
+    Automatic,
+    /// Only when the user asks.
+    Manual,
+    /// Never in the background; each sync is a force-push or force-pull the user picks.
+    CompletelyManual,
+}
+
+/// The settings of a folder a user can change after adding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "camelCase")]
+pub struct FolderSettings {
+    pub enabled: bool,
+    pub sync_mode: SyncMode,
+    pub interval_secs: u32,
+    pub watch: bool,
+}
+
+impl Folder {
+    /// An enabled folder with the default settings.
+    pub fn new(name: &str, path: PathBuf, remote: &str, cloud_name: &str) -> Folder {
+        Folder {
+            name: name.to_owned(),
+            path,
+            remote: remote.to_owned(),
+            cloud_name: cloud_name.to_owned(),
+            enabled: true,
+            sync_mode: SyncMode::default(),
+            interval_secs: DEFAULT_INTERVAL_SECS,
+            watch: true,
+        }
+    }
+
+    pub fn settings(&self) -> FolderSettings {
+        FolderSettings {
+            enabled: self.enabled,
+            sync_mode: self.sync_mode,
+            interval_secs: self.interval_secs,
+            watch: self.watch,
+        }
+    }
+
+    /// Synced by the scheduler (and the watcher, if watched) when the app is not paused.
+    pub fn syncs_in_background(&self) -> bool {
+        self.enabled && self.sync_mode == SyncMode::Automatic
+    }
+}
+
+/// Languages the app is translated into (`None` in [`AppState`]: follow the OS).
+pub const LANGUAGES: &[&str] = &["en", "zh-CN"];
+
+/// App-wide state the desktop app shows and changes (tray, settings).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "camelCase")]
+pub struct AppState {
+    /// Background syncs (scheduler, watcher) are stopped; syncs the user asks for still run.
+    pub paused: bool,
+    /// The app starts with the session (the shell registers it with the OS).
+    pub autostart: bool,
+    /// `en` or `zh-CN`; `None` follows the OS.
+    pub language: Option<String>,
+}
+
+/// A failed call, as the desktop shell and the HTTP API report it: a stable `code` for
+/// programs and the engine's sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ApiError {
+    /// One of `sync_in_progress`, `boot_sync_in_progress`, `app_required`, `unknown_folder`,
+    /// `no_folders`, `invalid_request`, `not_found`, `internal`.
+    pub code: String,
+    pub message: String,
+}
+
+/// A job with its log (`get_job`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct JobDetail {
+    pub job: SyncJob,
+    pub log: Vec<JobLogLine>,
+}
 
 /// Seed 004 `JobStatus`, plus `needs_confirmation` for the mass-deletion guard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
@@ -360,10 +473,81 @@ pub struct FolderInfo {
     pub remote: String,
     pub cloud_name: String,
     pub enabled: bool,
+    pub sync_mode: SyncMode,
+    pub interval_secs: u32,
+    pub watch: bool,
     pub syncing: bool,
     pub progress: Progress,
     pub last_job: Option<SyncJob>,
     pub last_sync_at: Option<String>,
+}
+
+/// Everything the engine tells its listeners: the sync events of seed 000 plus changes of
+/// jobs, folders and app state, so a UI can follow along without polling.
+///
+/// Serialized as `{"event": <name>, "payload": ...}`, the name being [`Event::name`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(tag = "event", content = "payload", rename_all = "camelCase")]
+pub enum Event {
+    SyncBegin(SyncEvent),
+    SyncProgress(SyncEvent),
+    SyncRetry(SyncEvent),
+    SyncFail(SyncEvent),
+    SyncLog(SyncEvent),
+    SyncEnd(SyncEvent),
+    /// A job was created, started or finished.
+    JobChanged(SyncJob),
+    /// A folder was added, its settings changed, or it started or stopped syncing.
+    FolderChanged(Box<FolderInfo>),
+    /// A folder was removed (its name).
+    FolderRemoved(String),
+    /// Paused or resumed, autostart or language changed.
+    AppStateChanged(AppState),
+}
+
+impl Event {
+    /// The name adapters forward the event under (docs/desktop-contract.md).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::SyncBegin(_) => "syncBegin",
+            Event::SyncProgress(_) => "syncProgress",
+            Event::SyncRetry(_) => "syncRetry",
+            Event::SyncFail(_) => "syncFail",
+            Event::SyncLog(_) => "syncLog",
+            Event::SyncEnd(_) => "syncEnd",
+            Event::JobChanged(_) => "jobChanged",
+            Event::FolderChanged(_) => "folderChanged",
+            Event::FolderRemoved(_) => "folderRemoved",
+            Event::AppStateChanged(_) => "appStateChanged",
+        }
+    }
+
+    /// The sync event this is, if it is one.
+    pub fn as_sync(&self) -> Option<&SyncEvent> {
+        match self {
+            Event::SyncBegin(e)
+            | Event::SyncProgress(e)
+            | Event::SyncRetry(e)
+            | Event::SyncFail(e)
+            | Event::SyncLog(e)
+            | Event::SyncEnd(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<SyncEvent> for Event {
+    fn from(e: SyncEvent) -> Self {
+        match e.name {
+            EventName::SyncBegin => Event::SyncBegin(e),
+            EventName::SyncProgress => Event::SyncProgress(e),
+            EventName::SyncRetry => Event::SyncRetry(e),
+            EventName::SyncFail => Event::SyncFail(e),
+            EventName::SyncLog => Event::SyncLog(e),
+            EventName::SyncEnd => Event::SyncEnd(e),
+        }
+    }
 }
 
 /// A dry-run's answer: what a sync would do.
@@ -440,6 +624,12 @@ string_enum!(TriggerType {
     TriggerType::Boot => "boot",
     TriggerType::Api => "api",
     TriggerType::Gateway => "gateway",
+});
+
+string_enum!(SyncMode {
+    SyncMode::Automatic => "automatic",
+    SyncMode::Manual => "manual",
+    SyncMode::CompletelyManual => "completely_manual",
 });
 
 string_enum!(JobType {

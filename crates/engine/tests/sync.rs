@@ -590,7 +590,7 @@ fn perform_sync_during_the_boot_sync_is_refused_with_the_seed_message() {
     let seen = answer.clone();
     // Subscribers run on the job's thread: this call happens while the boot sync runs.
     let _sub = a.engine.events().subscribe(move |e| {
-        if e.name == syncdesk_engine::model::EventName::SyncBegin
+        if let syncdesk_engine::model::Event::SyncBegin(_) = e
             && let Some(engine) = engine.upgrade()
         {
             let r = engine.perform_sync(&PerformSyncRequest {

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use rusqlite::{OptionalExtension, Row};
 
 use super::{FolderState, Store, StoreError, folder_exists};
-use crate::model::Folder;
+use crate::model::{Folder, FolderSettings};
 
-const FOLDER_COLUMNS: &str = "name, path, remote, cloud_name, enabled";
+const FOLDER_COLUMNS: &str =
+    "name, path, remote, cloud_name, enabled, sync_mode, interval_secs, watch";
 
 impl Store {
     pub fn add_folder(&self, folder: &Folder) -> Result<(), StoreError> {
@@ -17,14 +18,18 @@ impl Store {
                 return Err(StoreError::FolderExists(folder.name.clone()));
             }
             tx.execute(
-                "INSERT INTO folders (name, path, remote, cloud_name, enabled)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO folders (name, path, remote, cloud_name, enabled, sync_mode,
+                                      interval_secs, watch)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 (
                     &folder.name,
                     &path,
                     &folder.remote,
                     &folder.cloud_name,
                     folder.enabled,
+                    folder.sync_mode.as_str(),
+                    folder.interval_secs,
+                    folder.watch,
                 ),
             )?;
             Ok(())
@@ -68,6 +73,30 @@ impl Store {
             match tx.execute(
                 "UPDATE folders SET enabled = ?2 WHERE name = ?1",
                 (name, enabled),
+            )? {
+                0 => Err(StoreError::UnknownFolder(name.to_owned())),
+                _ => Ok(()),
+            }
+        })
+    }
+
+    /// Stores the settings as given (the engine validates them first).
+    pub fn set_folder_settings(
+        &self,
+        name: &str,
+        settings: &FolderSettings,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            match tx.execute(
+                "UPDATE folders SET enabled = ?2, sync_mode = ?3, interval_secs = ?4, watch = ?5
+                 WHERE name = ?1",
+                (
+                    name,
+                    settings.enabled,
+                    settings.sync_mode.as_str(),
+                    settings.interval_secs,
+                    settings.watch,
+                ),
             )? {
                 0 => Err(StoreError::UnknownFolder(name.to_owned())),
                 _ => Ok(()),
@@ -146,12 +175,18 @@ impl Store {
 fn folder_from_row(row: &Row<'_>) -> Result<Folder, StoreError> {
     let name: String = row.get(0)?;
     let path = path_from_blob(&name, row.get(1)?)?;
+    let sync_mode: String = row.get(5)?;
     Ok(Folder {
-        name,
-        path,
         remote: row.get(2)?,
         cloud_name: row.get(3)?,
         enabled: row.get(4)?,
+        sync_mode: sync_mode
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("sync mode of folder {name:?}: {e}")))?,
+        interval_secs: row.get(6)?,
+        watch: row.get(7)?,
+        name,
+        path,
     })
 }
 
@@ -252,6 +287,32 @@ mod tests {
         // The name is free again, with a fresh state.
         store.add_folder(&docs).unwrap();
         assert_eq!(store.folder_state("docs").unwrap(), FolderState::default());
+    }
+
+    #[test]
+    fn folder_settings_are_stored_and_survive_reopen() {
+        let (dir, store) = open_temp();
+        store.add_folder(&folder("docs")).unwrap();
+        store.add_folder(&folder("art")).unwrap();
+        let settings = FolderSettings {
+            enabled: false,
+            sync_mode: crate::model::SyncMode::CompletelyManual,
+            interval_secs: 60,
+            watch: false,
+        };
+        store.set_folder_settings("docs", &settings).unwrap();
+        assert!(matches!(
+            store.set_folder_settings("nope", &settings),
+            Err(StoreError::UnknownFolder(_))
+        ));
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.folder("docs").unwrap().settings(), settings);
+        assert_eq!(
+            store.folder("art").unwrap(),
+            folder("art"),
+            "others untouched"
+        );
     }
 
     #[cfg(unix)]

@@ -18,6 +18,7 @@ mod folders;
 mod index;
 mod jobs;
 mod schema;
+mod settings;
 
 /// Stat fields used as the index cache key: unchanged key = unchanged content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -226,6 +227,9 @@ pub(crate) mod tests {
             remote: "/mnt/backup".to_owned(),
             cloud_name: "main".to_owned(),
             enabled: true,
+            sync_mode: crate::model::SyncMode::Automatic,
+            interval_secs: crate::model::DEFAULT_INTERVAL_SECS,
+            watch: true,
         }
     }
 

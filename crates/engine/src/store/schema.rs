@@ -93,6 +93,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX job_log_by_job ON job_log (job_id, seq);
     "#,
+    // 2: per-folder background sync settings; app-wide settings.
+    r#"
+    ALTER TABLE folders ADD COLUMN sync_mode TEXT NOT NULL DEFAULT 'automatic';
+    ALTER TABLE folders ADD COLUMN interval_secs INTEGER NOT NULL DEFAULT 300;
+    ALTER TABLE folders ADD COLUMN watch INTEGER NOT NULL DEFAULT 1;
+
+    -- Small app-wide values (paused, autostart, language); a missing key means the default.
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -122,4 +134,34 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AppState, DEFAULT_INTERVAL_SECS, SyncMode};
+    use crate::store::Store;
+
+    #[test]
+    fn a_version_1_database_gains_the_default_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("state.db")).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO folders (name, path, remote, cloud_name, enabled)
+             VALUES ('docs', CAST('/home/me/docs' AS BLOB), '/mnt/backup', 'main', 0)",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+
+        let store = Store::open(dir.path()).unwrap();
+        let docs = store.folder("docs").unwrap();
+        assert!(!docs.enabled, "existing values are kept");
+        assert_eq!(docs.sync_mode, SyncMode::Automatic);
+        assert_eq!(docs.interval_secs, DEFAULT_INTERVAL_SECS);
+        assert!(docs.watch);
+        assert_eq!(store.app_state().unwrap(), AppState::default());
+    }
 }

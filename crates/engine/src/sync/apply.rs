@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use rayon::prelude::*;
 
 use super::plan::{Action, Expect, conflict_name};
+use crate::echo::EchoLog;
 use crate::events::{Reporter, lock};
 use crate::model::LogLevel;
 use crate::relpath::{self, RelPath};
@@ -53,6 +54,8 @@ pub struct Applier<'a> {
     pub repo: &'a Repo,
     pub trash: &'a Trash,
     pub reporter: &'a Reporter,
+    /// Where to note what was written and removed, so the watcher ignores its echoes.
+    pub echo: Option<&'a EchoLog>,
 }
 
 impl Applier<'_> {
@@ -86,7 +89,11 @@ impl Applier<'_> {
                 let abs = self.abs(path);
                 match fs::symlink_metadata(&abs) {
                     Ok(m) if m.is_dir() => Ok(()),
-                    _ => fs::create_dir(&abs).map_err(|source| write_err(path, source)),
+                    _ => {
+                        fs::create_dir(&abs).map_err(|source| write_err(path, source))?;
+                        self.echo.inspect(|e| e.made_dir(&abs));
+                        Ok(())
+                    }
                 }
             }
             Action::Write {
@@ -138,6 +145,7 @@ impl Applier<'_> {
                 }
                 if fs::symlink_metadata(self.abs(path)).is_ok() {
                     self.trash.put(path)?;
+                    self.echo.inspect(|e| e.removed(&self.abs(path)));
                 }
                 let mut o = lock(out);
                 o.changes.push(IndexChange::Delete(path.clone()));
@@ -146,7 +154,9 @@ impl Applier<'_> {
             }
             Action::RemoveDir { path } => {
                 match fs::remove_dir(self.abs(path)) {
-                    Ok(()) => {}
+                    Ok(()) => {
+                        self.echo.inspect(|e| e.removed(&self.abs(path)));
+                    }
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                     Err(_) => self.reporter.log(
                         LogLevel::Info,
@@ -165,7 +175,9 @@ impl Applier<'_> {
                     return Ok(());
                 }
                 fs::rename(&src, &dst).map_err(|source| write_err(to, source))?;
+                self.echo.inspect(|e| e.removed(&src));
                 if let Ok(meta) = fs::symlink_metadata(&dst) {
+                    self.echo.inspect(|e| e.wrote(&dst, stat_key(&meta)));
                     let mut o = lock(out);
                     o.changes.push(IndexChange::Delete(from.clone()));
                     if let Some(hash) = hash_of(&dst, &meta) {
@@ -223,7 +235,9 @@ impl Applier<'_> {
             write_err(rel, source)
         })?;
         let meta = fs::symlink_metadata(&abs).map_err(|source| write_err(rel, source))?;
-        Ok((stat_key(&meta), bytes))
+        let stat = stat_key(&meta);
+        self.echo.inspect(|e| e.wrote(&abs, stat));
+        Ok((stat, bytes))
     }
 
     fn write_file(&self, rel: &[u8], tmp: &Path, entry: &Entry) -> Result<u64, ApplyError> {

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use rayon::prelude::*;
 
 use crate::clock;
+use crate::echo::EchoLog;
 use crate::events::Reporter;
 use crate::ignores::Ignores;
 use crate::model::{
@@ -86,6 +87,8 @@ pub struct SyncContext<'a> {
     pub folder: &'a Folder,
     pub reporter: &'a Reporter,
     pub job_id: JobId,
+    /// Notes the local writes for the watcher's echo suppression.
+    pub echo: Option<&'a EchoLog>,
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +109,7 @@ pub fn run(ctx: &SyncContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, Syn
         folder,
         reporter,
         job_id,
+        echo,
     } = *ctx;
     let name = folder.name.as_str();
     let root = folder.path.as_path();
@@ -431,6 +435,7 @@ pub fn run(ctx: &SyncContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, Syn
         repo: &repo,
         trash: &trash,
         reporter,
+        echo,
     }
     .apply(&plan.actions)?;
     stats.files_downloaded = applied.files_written;

@@ -247,13 +247,12 @@ mod tests {
         let repo = Repo::open(remote, "main").unwrap();
         let store = Store::open(&dir.path().join("state")).unwrap();
         store
-            .add_folder(&Folder {
-                name: "f".into(),
-                path: dir.path().join("f"),
-                remote: dir.path().join("remote").display().to_string(),
-                cloud_name: "main".into(),
-                enabled: true,
-            })
+            .add_folder(&Folder::new(
+                "f",
+                dir.path().join("f"),
+                &dir.path().join("remote").display().to_string(),
+                "main",
+            ))
             .unwrap();
         (dir, repo, store)
     }

@@ -164,3 +164,54 @@ pub fn conflict_copies(tree: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
         .cloned()
         .collect()
 }
+
+/// Collects the jobs an engine finishes, to wait on them without sleeping.
+pub struct Finished {
+    rx: std::sync::mpsc::Receiver<SyncJob>,
+    _sub: syncdesk_engine::events::Subscription,
+}
+
+/// How long a test waits for something that should happen within a second or two.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(15);
+
+impl Finished {
+    /// Subscribe before causing the jobs, so none is missed.
+    pub fn on(engine: &Engine) -> Finished {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sub = engine.events().subscribe(move |e| {
+            if let syncdesk_engine::model::Event::JobChanged(job) = e
+                && job.status.is_final()
+            {
+                let _ = tx.send(job.clone());
+            }
+        });
+        Finished { rx, _sub: sub }
+    }
+
+    /// The next finished job matching `pred` (others are skipped); panics after PATIENCE.
+    pub fn next(&self, what: &str, pred: impl Fn(&SyncJob) -> bool) -> SyncJob {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(job) if pred(&job) => return job,
+                Ok(_) => {}
+                Err(_) => panic!("timed out waiting for {what}"),
+            }
+        }
+    }
+}
+
+/// Every job of `folder` in the engine's history, oldest first.
+pub fn jobs_of(engine: &Engine, folder: &str) -> Vec<SyncJob> {
+    let page = engine
+        .jobs(&syncdesk_engine::model::JobFilter {
+            folder: Some(folder.into()),
+            page_size: 200,
+            ..Default::default()
+        })
+        .unwrap();
+    let mut jobs = page.items;
+    jobs.reverse();
+    jobs
+}

@@ -1,0 +1,243 @@
+//! The UI's commands (docs/desktop-contract.md): each one a thin call into the engine.
+//! Anything that may touch the disk or the remote runs off the async runtime's threads.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use syncdesk_engine::Engine;
+use syncdesk_engine::history::{FileInfo, RestoreReport, SnapshotInfo};
+use syncdesk_engine::model::{
+    ApiError, AppState, Folder, FolderSettings, JobDetail, JobFilter, JobId, PerformSyncRequest,
+    PerformSyncStarted, SyncInfo, SyncJobPage, SyncPreview, TriggerType,
+};
+use syncdesk_engine::trash::TrashItem;
+use tauri::{AppHandle, Runtime, State};
+use tauri_plugin_autostart::ManagerExt;
+
+use crate::app::AppContext;
+
+type Reply<T> = Result<T, ApiError>;
+
+/// Runs engine work on a blocking thread and turns its error into the UI's shape.
+async fn blocking<T, F>(engine: &Arc<Engine>, f: F) -> Reply<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Arc<Engine>) -> Result<T, syncdesk_engine::EngineError> + Send + 'static,
+{
+    let engine = engine.clone();
+    tauri::async_runtime::spawn_blocking(move || f(&engine).map_err(|e| ApiError::from(&e)))
+        .await
+        .unwrap_or_else(|e| {
+            Err(ApiError {
+                code: "internal".into(),
+                message: format!("the operation stopped unexpectedly: {e}"),
+            })
+        })
+}
+
+#[tauri::command]
+pub async fn perform_sync(
+    ctx: State<'_, AppContext>,
+    request: PerformSyncRequest,
+) -> Reply<PerformSyncStarted> {
+    let request = PerformSyncRequest {
+        trigger: Some(TriggerType::Manual),
+        ..request
+    };
+    blocking(&ctx.engine, move |e| e.perform_sync(&request)).await
+}
+
+#[tauri::command]
+pub async fn get_sync_info(ctx: State<'_, AppContext>) -> Reply<SyncInfo> {
+    blocking(&ctx.engine, |e| e.get_sync_info()).await
+}
+
+#[tauri::command]
+pub async fn preview_sync(
+    ctx: State<'_, AppContext>,
+    request: PerformSyncRequest,
+) -> Reply<Vec<SyncPreview>> {
+    blocking(&ctx.engine, move |e| e.preview(&request)).await
+}
+
+#[tauri::command]
+pub async fn list_folders(ctx: State<'_, AppContext>) -> Reply<Vec<Folder>> {
+    blocking(&ctx.engine, |e| e.folders()).await
+}
+
+#[tauri::command]
+pub async fn add_folder(
+    ctx: State<'_, AppContext>,
+    name: String,
+    path: PathBuf,
+    remote: Option<String>,
+    cloud_name: Option<String>,
+) -> Reply<Folder> {
+    let remote = remote
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(|| ctx.default_remote.display().to_string());
+    blocking(&ctx.engine, move |e| {
+        e.add_folder(
+            &name,
+            &path,
+            &remote,
+            cloud_name.as_deref().filter(|c| !c.is_empty()),
+        )
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn remove_folder(ctx: State<'_, AppContext>, name: String) -> Reply<()> {
+    blocking(&ctx.engine, move |e| e.remove_folder(&name)).await
+}
+
+#[tauri::command]
+pub async fn update_folder_settings(
+    ctx: State<'_, AppContext>,
+    name: String,
+    settings: FolderSettings,
+) -> Reply<Folder> {
+    blocking(&ctx.engine, move |e| {
+        e.update_folder_settings(&name, &settings)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn read_ignore_file(ctx: State<'_, AppContext>, folder: String) -> Reply<String> {
+    blocking(&ctx.engine, move |e| e.ignore_rules(&folder)).await
+}
+
+#[tauri::command]
+pub async fn write_ignore_file(
+    ctx: State<'_, AppContext>,
+    folder: String,
+    text: String,
+) -> Reply<()> {
+    blocking(&ctx.engine, move |e| e.set_ignore_rules(&folder, &text)).await
+}
+
+#[tauri::command]
+pub async fn list_jobs(ctx: State<'_, AppContext>, filter: JobFilter) -> Reply<SyncJobPage> {
+    blocking(&ctx.engine, move |e| e.jobs(&filter)).await
+}
+
+#[tauri::command]
+pub async fn get_job(ctx: State<'_, AppContext>, id: JobId) -> Reply<JobDetail> {
+    blocking(&ctx.engine, move |e| e.job_detail(id)).await
+}
+
+#[tauri::command]
+pub async fn list_snapshots(
+    ctx: State<'_, AppContext>,
+    folder: String,
+) -> Reply<Vec<SnapshotInfo>> {
+    blocking(&ctx.engine, move |e| e.snapshots(&folder)).await
+}
+
+#[tauri::command]
+pub async fn list_snapshot_files(
+    ctx: State<'_, AppContext>,
+    folder: String,
+    snapshot: String,
+    path: String,
+) -> Reply<Vec<FileInfo>> {
+    blocking(&ctx.engine, move |e| {
+        e.snapshot_files(&folder, &snapshot, &path)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn restore_snapshot(
+    ctx: State<'_, AppContext>,
+    folder: String,
+    snapshot: String,
+    path: String,
+    to: PathBuf,
+) -> Reply<RestoreReport> {
+    blocking(&ctx.engine, move |e| {
+        e.restore(&folder, &snapshot, &path, &to)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn list_trash(ctx: State<'_, AppContext>, folder: String) -> Reply<Vec<TrashItem>> {
+    blocking(&ctx.engine, move |e| e.trash(&folder)).await
+}
+
+#[tauri::command]
+pub async fn restore_trash(
+    ctx: State<'_, AppContext>,
+    folder: String,
+    batch: String,
+    path: String,
+) -> Reply<String> {
+    blocking(&ctx.engine, move |e| {
+        e.restore_from_trash(&folder, &batch, &path)
+            .map(|p| p.display().to_string())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn get_app_state(ctx: State<'_, AppContext>) -> Reply<AppState> {
+    blocking(&ctx.engine, |e| e.app_state()).await
+}
+
+#[tauri::command]
+pub async fn set_paused(ctx: State<'_, AppContext>, paused: bool) -> Reply<AppState> {
+    blocking(&ctx.engine, move |e| e.set_paused(paused)).await
+}
+
+#[tauri::command]
+pub async fn set_autostart<R: Runtime>(
+    app: AppHandle<R>,
+    ctx: State<'_, AppContext>,
+    enabled: bool,
+) -> Reply<AppState> {
+    let launcher = app.autolaunch();
+    let os = if enabled {
+        launcher.enable()
+    } else {
+        launcher.disable()
+    };
+    os.map_err(|e| ApiError {
+        code: "internal".into(),
+        message: format!("cannot change start at login: {e}"),
+    })?;
+    blocking(&ctx.engine, move |e| e.set_autostart_flag(enabled)).await
+}
+
+#[tauri::command]
+pub async fn set_language(ctx: State<'_, AppContext>, language: Option<String>) -> Reply<AppState> {
+    blocking(&ctx.engine, move |e| e.set_language(language.as_deref())).await
+}
+
+/// The handler with every command, for the app and its tests.
+pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        perform_sync,
+        get_sync_info,
+        preview_sync,
+        list_folders,
+        add_folder,
+        remove_folder,
+        update_folder_settings,
+        read_ignore_file,
+        write_ignore_file,
+        list_jobs,
+        get_job,
+        list_snapshots,
+        list_snapshot_files,
+        restore_snapshot,
+        list_trash,
+        restore_trash,
+        get_app_state,
+        set_paused,
+        set_autostart,
+        set_language,
+    ]
+}

@@ -1,0 +1,129 @@
+import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+import { open } from '@tauri-apps/plugin-dialog';
+import type {
+  AppState,
+  FileInfo,
+  Folder,
+  FolderSettings,
+  JobDetail,
+  JobFilter,
+  PerformSyncRequest,
+  PerformSyncStarted,
+  RestoreReport,
+  SnapshotInfo,
+  SyncInfo,
+  SyncJobPage,
+  SyncPreview,
+  TrashItem,
+} from '../model';
+import type { LanguageSetting, SyncdeskClient, SyncdeskEventName, SyncdeskEvents } from './client';
+import { toApiError } from './errors';
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+/** The desktop client: Tauri commands and events (arguments in camelCase, as Tauri maps them). */
+export class TauriClient implements SyncdeskClient {
+  performSync(request: PerformSyncRequest): Promise<PerformSyncStarted> {
+    return call('perform_sync', { request });
+  }
+  getSyncInfo(): Promise<SyncInfo> {
+    return call('get_sync_info');
+  }
+  previewSync(request: PerformSyncRequest): Promise<SyncPreview[]> {
+    return call('preview_sync', { request });
+  }
+  listFolders(): Promise<Folder[]> {
+    return call('list_folders');
+  }
+  addFolder(name: string, path: string, remote: string | null, cloudName: string | null): Promise<Folder> {
+    return call('add_folder', { name, path, remote, cloudName });
+  }
+  removeFolder(name: string): Promise<null> {
+    return call('remove_folder', { name });
+  }
+  updateFolderSettings(name: string, settings: FolderSettings): Promise<Folder> {
+    return call('update_folder_settings', { name, settings });
+  }
+  readIgnoreFile(folder: string): Promise<string> {
+    return call('read_ignore_file', { folder });
+  }
+  writeIgnoreFile(folder: string, text: string): Promise<null> {
+    return call('write_ignore_file', { folder, text });
+  }
+  listJobs(filter: JobFilter): Promise<SyncJobPage> {
+    return call('list_jobs', { filter });
+  }
+  getJob(id: number): Promise<JobDetail> {
+    return call('get_job', { id });
+  }
+  listSnapshots(folder: string): Promise<SnapshotInfo[]> {
+    return call('list_snapshots', { folder });
+  }
+  listSnapshotFiles(folder: string, snapshot: string, path: string): Promise<FileInfo[]> {
+    return call('list_snapshot_files', { folder, snapshot, path });
+  }
+  restoreSnapshot(folder: string, snapshot: string, path: string, to: string): Promise<RestoreReport> {
+    return call('restore_snapshot', { folder, snapshot, path, to });
+  }
+  listTrash(folder: string): Promise<TrashItem[]> {
+    return call('list_trash', { folder });
+  }
+  restoreTrash(folder: string, batch: string, path: string): Promise<string> {
+    return call('restore_trash', { folder, batch, path });
+  }
+  getAppState(): Promise<AppState> {
+    return call('get_app_state');
+  }
+  setPaused(paused: boolean): Promise<AppState> {
+    return call('set_paused', { paused });
+  }
+  setAutostart(enabled: boolean): Promise<AppState> {
+    return call('set_autostart', { enabled });
+  }
+  setLanguage(language: LanguageSetting): Promise<AppState> {
+    return call('set_language', { language });
+  }
+
+  async pickDirectory(title?: string): Promise<string | null> {
+    try {
+      const picked = await open({ directory: true, multiple: false, title });
+      return typeof picked === 'string' ? picked : null;
+    } catch (e) {
+      throw toApiError(e);
+    }
+  }
+
+  on<E extends SyncdeskEventName>(event: E, handler: (payload: SyncdeskEvents[E]) => void): () => void {
+    let active = true;
+    let stop: (() => unknown) | null = null;
+    const quietly = (f: () => unknown) => {
+      try {
+        void Promise.resolve(f()).catch(() => {});
+      } catch {
+        // The window is going away; nothing to unlisten from.
+      }
+    };
+    listen<SyncdeskEvents[E]>(event, (e) => {
+      if (active) handler(e.payload);
+    }).then(
+      (unlisten) => {
+        if (active) stop = unlisten;
+        else quietly(unlisten);
+      },
+      () => {},
+    );
+    return () => {
+      if (!active) return;
+      active = false;
+      if (stop) quietly(stop);
+      stop = null;
+    };
+  }
+}
