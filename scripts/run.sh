@@ -1,103 +1,69 @@
 #!/usr/bin/env bash
-# Run Syncdesk. Until the desktop app exists this is a short demo of the command-line client:
-# it needs no configuration and syncs ~/Syncdesk with a repository in a local directory.
+# Run Syncdesk: installs what the build needs, builds the desktop app (release) and starts it.
+# It needs no configuration: on first start the app creates ~/Syncdesk, synced with a
+# repository in its data directory (the default local remote).
 #
-#   scripts/run.sh
+#   scripts/run.sh            the desktop app
+#   scripts/run.sh --cli      no display at hand: the same first run, with syncdesk-cli
 #
-# Safe to run again: an existing folder setup is used as it is, nothing is overwritten.
-# Uses Syncdesk's default state directory (or SYNCDESK_STATE_DIR when set), like the CLI does.
+# The app and the CLI share one state (the XDG state directory, or SYNCDESK_STATE_DIR).
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-FOLDER_NAME=Syncdesk
-FOLDER_PATH="$HOME/Syncdesk"
-REMOTE_DIR="${XDG_DATA_HOME:-$HOME/.local/share}/syncdesk/remote"
-
-CLI=""
-
-cli() { "$CLI" "$@"; }
-
-# True when no folder is configured yet (the JSON list is `[]`).
-no_folders() {
-  local list
-  list="$(cli --json folder list)" || die "cannot read the folder list"
-  [[ "$(tr -d '[:space:]' <<<"$list")" == "[]" ]]
+build_ui() {
+  log "building the UI"
+  (cd "$SYNCDESK_ROOT/ui" && npm ci --no-audit --no-fund --loglevel=error && npm run build)
 }
 
-first_run_setup() {
-  log "first run: creating $FOLDER_PATH, synced with the local remote $REMOTE_DIR"
-  mkdir -p "$FOLDER_PATH" "$REMOTE_DIR"
-  # Never overwrite: the file may have been edited since a previous run.
-  if [[ ! -e "$FOLDER_PATH/Welcome to Syncdesk.txt" ]]; then
-    cat >"$FOLDER_PATH/Welcome to Syncdesk.txt" <<WELCOME
-Welcome to Syncdesk.
-
-Files in this folder are kept in sync with a repository at
-  $REMOTE_DIR
-Every sync also records a snapshot there, so earlier versions can be restored.
-
-Edit, add or delete files here, then run:  syncdesk-cli sync
-WELCOME
+run_app() {
+  scripts/setup.sh base desktop
+  ensure_cargo_on_path
+  build_ui
+  log "building the desktop app (release; the first build takes several minutes)"
+  cargo build --release -p syncdesk
+  local app
+  app="$(dirname "$(cli_release_bin)")/syncdesk"
+  if [[ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]]; then
+    die "no display: run this from a desktop session (or under xvfb-run), or use scripts/run.sh --cli"
   fi
-  cli folder add "$FOLDER_NAME" "$FOLDER_PATH" --remote "$REMOTE_DIR"
+  log "starting $app (closing the window keeps it in the tray; quit from the tray menu)"
+  exec "$app"
 }
 
-next_steps() {
-  local bin_dir
-  bin_dir="$(dirname "$CLI")"
-  printf '\nSyncdesk is set up. To continue (the CLI is %s):\n\n' "$CLI"
-  # shellcheck disable=SC2016 # $PATH is meant literally: the user pastes this line
-  printf '  export PATH="%s:$PATH"\n' "$bin_dir"
-  local cmd
-  while IFS='|' read -r cmd comment; do
-    printf '  %-58s # %s\n' "$cmd" "$comment"
-  done <<STEPS
-syncdesk-cli sync|sync every folder (after you change files)
-syncdesk-cli folder list|the synced folders
-syncdesk-cli jobs show <id>|one job's record and log
-syncdesk-cli snapshots --folder $FOLDER_NAME|history kept in the repository
-syncdesk-cli restore --folder $FOLDER_NAME --snapshot <id> <path> --to <dir>|get an old version back
-syncdesk-cli folder add <name> <path> --remote <dir>|sync another folder
-syncdesk-cli --help|everything else
-STEPS
-  printf '\nState lives in %s;\n--state-dir or SYNCDESK_STATE_DIR selects another one.\n' \
-    "${SYNCDESK_STATE_DIR:-the XDG state directory (~/.local/state/syncdesk)}"
+# The headless first run: the sample folder, a sync, and what to do next.
+run_cli() {
+  scripts/setup.sh base
+  ensure_cargo_on_path
+  log "building syncdesk-cli (release)"
+  cargo build --release -p syncdesk-cli
+  local cli folder remote rc=0
+  cli="$(cli_release_bin)"
+  folder="$HOME/Syncdesk"
+  remote="${XDG_DATA_HOME:-$HOME/.local/share}/app.syncdesk.desktop/remote"
+  if [[ "$("$cli" --json folder list | tr -d '[:space:]')" == "[]" ]]; then
+    log "first run: $folder, synced with the local repository $remote"
+    mkdir -p "$folder"
+    [[ -e "$folder/Welcome.txt" ]] ||
+      printf 'Welcome to Syncdesk!\n\nFiles in this folder are kept in sync with its repository.\n' \
+        >"$folder/Welcome.txt"
+    "$cli" folder add Syncdesk "$folder" --remote "$remote"
+  fi
+  "$cli" sync || rc=$?
+  "$cli" info
+  "$cli" jobs list --page-size 5
+  printf '\nNext: %s --help  (sync, jobs, snapshots, restore, check, …)\n' "$cli"
+  return "$rc"
 }
 
 main() {
   cd "$SYNCDESK_ROOT"
-  scripts/setup.sh base
-  ensure_cargo_on_path
-
-  log "building syncdesk-cli (release)"
-  cargo build --release -p syncdesk-cli
-  CLI="$(cli_release_bin)"
-
-  if no_folders; then
-    first_run_setup
-  fi
-
-  # A sync that needs confirmation (4) or is already running (5) is not a broken demo: show the
-  # state anyway and say what happened, but still end with the sync's status.
-  local rc=0
-  log "syncdesk-cli sync"
-  cli sync || rc=$?
-  case $rc in
-    0) ;;
-    4) warn "the sync needs confirmation; review it, then run: $CLI sync --yes" ;;
-    5) warn "a sync is already running; try again when it has finished" ;;
-    *) warn "sync exited with status $rc" ;;
+  case "${1:-}" in
+    "") run_app ;;
+    --cli) run_cli ;;
+    *) die "usage: scripts/run.sh [--cli]" ;;
   esac
-
-  log "syncdesk-cli info"
-  cli info
-  log "syncdesk-cli jobs list"
-  cli jobs list --page-size 5
-
-  next_steps
-  return "$rc"
 }
 
 main "$@"

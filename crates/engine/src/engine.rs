@@ -435,14 +435,9 @@ impl Engine {
         Ok(jobs::execute(self, job, lock))
     }
 
-    fn prepare(&self, req: &PerformSyncRequest) -> Result<Vec<(SyncJob, FolderLock)>, EngineError> {
-        if req.app.trim().is_empty() {
-            return Err(EngineError::AppRequired);
-        }
-        if self.boot.load(Ordering::SeqCst) && req.trigger != Some(TriggerType::Boot) {
-            return Err(EngineError::BootSyncInProgress);
-        }
-        // The boot sync is a background sync: only folders that sync by themselves.
+    /// The folders a request names: the one given, else every enabled folder (for the boot
+    /// sync, a background sync, only those that sync by themselves).
+    fn targets(&self, req: &PerformSyncRequest) -> Result<Vec<Folder>, EngineError> {
         let boot = req.trigger == Some(TriggerType::Boot);
         let targets: Vec<Folder> = match &req.folder {
             Some(name) => vec![self.store.folder(name)?],
@@ -462,6 +457,17 @@ impl Engine {
         if targets.is_empty() {
             return Err(EngineError::NoFolders);
         }
+        Ok(targets)
+    }
+
+    fn prepare(&self, req: &PerformSyncRequest) -> Result<Vec<(SyncJob, FolderLock)>, EngineError> {
+        if req.app.trim().is_empty() {
+            return Err(EngineError::AppRequired);
+        }
+        if self.boot.load(Ordering::SeqCst) && req.trigger != Some(TriggerType::Boot) {
+            return Err(EngineError::BootSyncInProgress);
+        }
+        let targets = self.targets(req)?;
         if let Some(cloud) = req.cloud_name.as_deref().filter(|c| !c.is_empty()) {
             repo::validate_cloud_name(cloud)?;
             if targets.len() != 1 {
@@ -505,18 +511,7 @@ impl Engine {
 
     /// What a sync would do, per folder, without changing anything.
     pub fn preview(&self, req: &PerformSyncRequest) -> Result<Vec<SyncPreview>, EngineError> {
-        let targets: Vec<Folder> = match &req.folder {
-            Some(name) => vec![self.store.folder(name)?],
-            None => self
-                .store
-                .folders()?
-                .into_iter()
-                .filter(|f| f.enabled)
-                .collect(),
-        };
-        if targets.is_empty() {
-            return Err(EngineError::NoFolders);
-        }
+        let targets = self.targets(req)?;
         // Previews report nowhere: a private bus and no job record.
         let quiet = EventBus::new();
         let opts = SyncOptions {
@@ -744,13 +739,7 @@ fn busy() -> Progress {
 }
 
 fn validate_folder_name(name: &str) -> Result<(), EngineError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
+    if repo::is_plain_name(name) {
         Ok(())
     } else {
         Err(EngineError::InvalidRequest(format!(

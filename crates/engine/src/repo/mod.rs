@@ -99,14 +99,19 @@ pub struct Repo {
     pub config: RepoConfig,
 }
 
-pub fn validate_cloud_name(name: &str) -> Result<(), RepoError> {
-    let ok = !name.is_empty()
+/// 1 to 64 of `A–Z a–z 0–9 . _ -`, not starting with `.`: safe as a file name and in a URL,
+/// the rule for cloud names and folder names.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= 64
         && !name.starts_with('.')
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+pub fn validate_cloud_name(name: &str) -> Result<(), RepoError> {
+    if is_plain_name(name) {
         Ok(())
     } else {
         Err(RepoError::BadCloudName(name.into()))
