@@ -19,6 +19,18 @@ pub struct AppContext {
     pub background: Mutex<Option<Background>>,
 }
 
+impl AppContext {
+    /// The context of an engine that is open already, with background sync not started
+    /// (`setup` starts it once the tray and the bridge are in place).
+    pub fn new(engine: Arc<Engine>, default_remote: PathBuf) -> AppContext {
+        AppContext {
+            engine,
+            default_remote,
+            background: Mutex::new(None),
+        }
+    }
+}
+
 /// Where the engine keeps its state: `SYNCDESK_STATE_DIR`, else the OS convention shared with
 /// `syncdesk-cli`.
 pub fn state_dir() -> anyhow::Result<PathBuf> {
@@ -36,11 +48,7 @@ pub fn setup<R: Runtime>(app: &mut App<R>) -> anyhow::Result<()> {
         .context("cannot find the app's data directory")?
         .join("remote");
     first_run::ensure_sample_folder(&engine, &default_remote)?;
-    app.manage(AppContext {
-        engine: engine.clone(),
-        default_remote,
-        background: Mutex::new(None),
-    });
+    app.manage(AppContext::new(engine.clone(), default_remote));
     tray::create(app.handle())?;
     bridge::start(app.handle(), &engine);
     engine.start_boot_sync()?;

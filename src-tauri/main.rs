@@ -8,6 +8,8 @@ mod bridge;
 mod commands;
 mod first_run;
 mod logging;
+#[cfg(test)]
+mod tests;
 mod tray;
 mod window;
 

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use syncdesk_engine::model::{JobStatus, JobType, PushMode, TriggerType};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use syncdesk_engine::model::{JobStatus, JobType, PushMode, SyncMode, TriggerType};
 
 /// Shown under `--help`; docs/cli.md carries the same table.
 pub const EXIT_CODES: &str = "\
@@ -73,6 +73,17 @@ pub enum Command {
     /// List or restore local files a sync replaced or deleted.
     #[command(subcommand)]
     Trash(TrashCommand),
+    /// Show or replace a folder's ignore rules (its top-level .syncignore).
+    #[command(subcommand)]
+    Ignore(IgnoreCommand),
+    /// Pause background syncs (schedule and watcher) of every Syncdesk process using this
+    /// state: the desktop app and daemons. `sync` still works.
+    Pause,
+    /// Resume background syncs; folders due meanwhile sync at once.
+    Resume,
+    /// Sync in the background until stopped (Ctrl-C, SIGTERM): a boot sync first, then
+    /// every automatic folder on its schedule and soon after its files change.
+    Daemon,
     /// Run a pending job (used by `sync --detach`).
     #[command(hide = true)]
     RunJob { id: i64 },
@@ -97,6 +108,61 @@ pub enum FolderCommand {
     List,
     /// Stop syncing a folder; its files and its repository stay as they are.
     Remove { name: String },
+    /// Change when a folder syncs by itself (the settings the desktop app shows).
+    Set(FolderSetArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("change")
+        .required(true)
+        .multiple(true)
+        .args(["mode", "interval", "watch", "enabled"])
+))]
+pub struct FolderSetArgs {
+    pub name: String,
+    /// automatic: on a schedule and after changes; manual: only when asked;
+    /// completely-manual: only force-push or force-pull, when asked.
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<SyncModeArg>,
+    /// Seconds between scheduled syncs of an automatic folder (10 to 86400).
+    #[arg(long, value_name = "SECS")]
+    pub interval: Option<u32>,
+    /// Sync an automatic folder soon after its files change.
+    #[arg(long, value_name = "on|off")]
+    pub watch: Option<Switch>,
+    /// Whether the folder syncs at all (a plain `sync` skips disabled folders).
+    #[arg(long, value_name = "on|off")]
+    pub enabled: Option<Switch>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SyncModeArg {
+    Automatic,
+    Manual,
+    CompletelyManual,
+}
+
+impl From<SyncModeArg> for SyncMode {
+    fn from(m: SyncModeArg) -> Self {
+        match m {
+            SyncModeArg::Automatic => SyncMode::Automatic,
+            SyncModeArg::Manual => SyncMode::Manual,
+            SyncModeArg::CompletelyManual => SyncMode::CompletelyManual,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+impl From<Switch> for bool {
+    fn from(s: Switch) -> Self {
+        s == Switch::On
+    }
 }
 
 #[derive(Debug, Args)]
@@ -291,6 +357,21 @@ pub enum TrashCommand {
         batch: String,
         /// The path inside the folder, as `trash list` shows it.
         path: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IgnoreCommand {
+    /// Print the folder's rules as they are (nothing when it has none).
+    Show(FolderArg),
+    /// Replace the folder's rules with those read from --file or, without it, stdin.
+    /// Every pattern is checked first; empty rules remove the file.
+    Set {
+        #[arg(long, value_name = "NAME")]
+        folder: String,
+        /// Read the rules from this file instead of stdin.
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
     },
 }
 

@@ -35,6 +35,9 @@ pub struct BackgroundOptions {
     /// Used instead of every folder's `interval_secs`: tests and benchmarks cannot wait
     /// minutes, and the settings themselves stay limited to 10 s..24 h.
     pub interval_override: Option<Duration>,
+    /// How often the folders and the app state are read again. Another process (the CLI,
+    /// the desktop app) may change them, and its events never reach this process's bus.
+    pub settings_poll: Duration,
 }
 
 impl Default for BackgroundOptions {
@@ -42,6 +45,7 @@ impl Default for BackgroundOptions {
         BackgroundOptions {
             debounce: Duration::from_secs(1),
             interval_override: None,
+            settings_poll: Duration::from_secs(2),
         }
     }
 }
@@ -185,18 +189,15 @@ struct Scheduler {
 
 impl Scheduler {
     fn run(mut self, rx: &Receiver<Msg>) {
+        let mut next_poll = Instant::now() + self.opts.settings_poll;
         loop {
             self.start_due(Instant::now());
-            let first = match self.next_wake() {
-                Some(at) => match rx.recv_deadline(at) {
-                    Ok(msg) => Some(msg),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => break,
-                },
-                None => match rx.recv() {
-                    Ok(msg) => Some(msg),
-                    Err(_) => break,
-                },
+            // Even while paused: a resume may come from another process.
+            let wake = self.next_wake().map_or(next_poll, |at| at.min(next_poll));
+            let first = match rx.recv_deadline(wake) {
+                Ok(msg) => Some(msg),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
             };
             // Everything already queued is handled before deciding again.
             let mut reconcile = false;
@@ -240,8 +241,10 @@ impl Scheduler {
                     }
                 }
             }
-            if reconcile {
-                self.reconcile(Instant::now());
+            let now = Instant::now();
+            if reconcile || now >= next_poll {
+                self.reconcile(now);
+                next_poll = now + self.opts.settings_poll;
             }
         }
         self.stop();

@@ -17,6 +17,7 @@ fn quick(interval_ms: Option<u64>) -> BackgroundOptions {
     BackgroundOptions {
         debounce: Duration::from_millis(200),
         interval_override: interval_ms.map(Duration::from_millis),
+        settings_poll: Duration::from_millis(100),
     }
 }
 
@@ -218,6 +219,39 @@ fn paused_means_no_background_jobs_and_resuming_catches_up() {
         b.read("after.txt").unwrap(),
         b"edited while paused, then resumed"
     );
+}
+
+#[test]
+fn settings_another_process_changes_are_followed() {
+    let w = World::new();
+    let a = w.device("a");
+    a.engine.set_paused(true).unwrap();
+    let done = Finished::on(&a.engine);
+    // Default interval (5 min): only resuming can start a sync within the test.
+    let opts = BackgroundOptions {
+        interval_override: None,
+        ..quick(None)
+    };
+    let _bg = a.engine.start_background_with(opts).unwrap();
+
+    // Another process on the same state (the CLI while the app runs): its changes reach
+    // the database only, never this engine's event bus.
+    let other = Engine::open(&a.state).unwrap();
+    let more = w.dir.path().join("more");
+    other
+        .add_folder("more", &more, w.remote.to_str().unwrap(), Some("more"))
+        .unwrap();
+    std::fs::write(more.join("m.txt"), b"added elsewhere").unwrap();
+    other.set_paused(false).unwrap();
+
+    let job = done.next(
+        "docs synced after the resume",
+        is("docs", TriggerType::Schedule),
+    );
+    assert_eq!(job.status, JobStatus::Succeeded, "{:?}", job.error_message);
+    let job = done.next("the new folder synced", is("more", TriggerType::Schedule));
+    assert_eq!(job.status, JobStatus::Succeeded, "{:?}", job.error_message);
+    assert_eq!(job.stats.files_uploaded, 1);
 }
 
 #[test]

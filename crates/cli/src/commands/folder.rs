@@ -1,13 +1,13 @@
-//! `folder add | list | remove`.
+//! `folder add | list | remove | set`.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use syncdesk_engine::model::Folder;
+use syncdesk_engine::model::{Folder, SyncMode};
 
 use super::Ctx;
-use crate::args::FolderCommand;
+use crate::args::{FolderCommand, FolderSetArgs};
 use crate::exit::Exit;
 use crate::output::{self, Table};
 
@@ -20,6 +20,7 @@ pub fn run(ctx: &Ctx, command: FolderCommand) -> Result<Exit> {
             cloud_name,
         } => add(ctx, &name, &path, &remote, cloud_name.as_deref()),
         FolderCommand::List => list(ctx),
+        FolderCommand::Set(args) => set(ctx, &args),
         FolderCommand::Remove { name } => {
             // Looked up first: the engine takes a lock file named after `name` before checking
             // it, and an unknown name such as `../x` would leave a file outside the state dir.
@@ -74,16 +75,105 @@ fn list(ctx: &Ctx) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// Changes only the settings named on the command line; the others stay as they are.
+fn set(ctx: &Ctx, args: &FolderSetArgs) -> Result<Exit> {
+    let mut settings = ctx.engine.folder(&args.name)?.settings();
+    if let Some(mode) = args.mode {
+        settings.sync_mode = mode.into();
+    }
+    if let Some(secs) = args.interval {
+        settings.interval_secs = secs;
+    }
+    if let Some(watch) = args.watch {
+        settings.watch = watch.into();
+    }
+    if let Some(enabled) = args.enabled {
+        settings.enabled = enabled.into();
+    }
+    let folder = ctx.engine.update_folder_settings(&args.name, &settings)?;
+    if ctx.json {
+        output::json(&folder)?;
+    } else {
+        output::print(&format!("{}: {}\n", folder.name, describe(&folder)))?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// When the folder syncs, in a few words.
+fn describe(f: &Folder) -> String {
+    if !f.enabled {
+        return "disabled: it does not sync, not even with a plain `sync`".into();
+    }
+    match f.sync_mode {
+        SyncMode::Automatic => format!(
+            "syncs by itself every {}{}",
+            interval(f.interval_secs),
+            if f.watch {
+                " and soon after its files change"
+            } else {
+                " (changes are not watched)"
+            }
+        ),
+        SyncMode::Manual => "syncs only when asked".into(),
+        SyncMode::CompletelyManual => {
+            "syncs only when asked, with a force-push or force-pull".into()
+        }
+    }
+}
+
+/// `300` → `5m`, `90` → `90s`, `7200` → `2h`.
+fn interval(secs: u32) -> String {
+    match secs {
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+fn mode_name(mode: SyncMode) -> &'static str {
+    match mode {
+        SyncMode::Automatic => "automatic",
+        SyncMode::Manual => "manual",
+        SyncMode::CompletelyManual => "completely-manual",
+    }
+}
+
 fn table(folders: &[Folder]) -> String {
-    let mut t = Table::new(&["NAME", "PATH", "REMOTE", "REPOSITORY", "ENABLED"]);
+    let mut t = Table::new(&[
+        "NAME",
+        "PATH",
+        "REMOTE",
+        "REPOSITORY",
+        "ENABLED",
+        "MODE",
+        ">INTERVAL",
+        "WATCH",
+    ]);
+    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
     for f in folders {
         t.row(vec![
             f.name.clone(),
             f.path.display().to_string(),
             f.remote.clone(),
             f.cloud_name.clone(),
-            if f.enabled { "yes" } else { "no" }.into(),
+            yes_no(f.enabled),
+            mode_name(f.sync_mode).into(),
+            interval(f.interval_secs),
+            yes_no(f.watch),
         ]);
     }
     t.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_read_in_the_largest_whole_unit() {
+        assert_eq!(interval(300), "5m");
+        assert_eq!(interval(90), "90s");
+        assert_eq!(interval(7200), "2h");
+        assert_eq!(interval(86_400), "24h");
+    }
 }

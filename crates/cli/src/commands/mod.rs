@@ -1,8 +1,11 @@
 //! One module per group of commands. Each prints its result (one JSON document with
 //! `--json`, text otherwise) and returns the exit code; errors go back to `main`.
 
+mod app_state;
+mod daemon;
 mod folder;
 mod history;
+mod ignore;
 mod info;
 mod jobs;
 mod summary;
@@ -37,6 +40,10 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
         Command::Restore(a) => history::restore(ctx, &a),
         Command::Check(a) => history::check(ctx, &a.folder),
         Command::Trash(c) => trash::run(ctx, c),
+        Command::Ignore(c) => ignore::run(ctx, c),
+        Command::Pause => app_state::set_paused(ctx, true),
+        Command::Resume => app_state::set_paused(ctx, false),
+        Command::Daemon => daemon::run(ctx),
         Command::RunJob { id } => sync::run_job(ctx, id),
     }
 }
