@@ -105,6 +105,10 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 3: the History view's most common combined filter (a folder's failed jobs).
+    r#"
+    CREATE INDEX jobs_by_folder_status ON jobs (folder, status, id);
+    "#,
 ];
 
 /// The schema version this build writes.
