@@ -19,10 +19,12 @@ GROUP_NAMES=(base desktop bench)
 # Compiler, linker and TLS roots for cargo; curl for rustup.
 PKGS_base=(build-essential pkg-config curl ca-certificates)
 # The Tauri desktop app (WebKitGTK, tray, dialogs) and its headless tests: Xvfb, the WebKit
-# WebDriver, a session bus and the Secret Service keyring.
+# WebDriver, a session bus and the Secret Service keyring; Python with venv for the end-to-end
+# tests (scripts/e2e.sh).
 PKGS_desktop=(libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev
   librsvg2-dev libsoup-3.0-dev libxdo-dev file xvfb xauth webkit2gtk-driver dbus dbus-x11
-  gnome-keyring libsecret-1-0 libsecret-tools libdbus-1-dev keyutils imagemagick)
+  gnome-keyring libsecret-1-0 libsecret-tools libdbus-1-dev keyutils imagemagick
+  python3 python3-venv)
 # scripts/bench: the tools we compare against, and GNU time for peak RSS.
 PKGS_bench=(rclone restic time)
 }

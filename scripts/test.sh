@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every check CI runs: formatting, clippy, unit/integration tests, doc tests.
+# Run every check CI runs: formatting, clippy, unit/integration tests, doc tests, and the
+# desktop app's end-to-end tests.
 #
 #   scripts/test.sh
 #
@@ -102,6 +103,10 @@ main() {
   # not in run_tests, to keep one code path).
   run_step doctests cargo test --workspace --doc
   run_step types check_types
+  # The desktop app end to end, under Xvfb (tests/e2e/). scripts/e2e.sh builds what it runs
+  # (`cargo build -p syncdesk -p syncdesk-cli`: the steps above build test binaries, not the
+  # app), and installs its venv and tauri-driver when missing.
+  run_step e2e "$SYNCDESK_ROOT/scripts/e2e.sh"
 
   print_summary
 }

@@ -73,16 +73,17 @@ pub async fn add_folder(
     remote: Option<String>,
     cloud_name: Option<String>,
 ) -> Reply<Folder> {
-    let remote = remote
-        .filter(|r| !r.trim().is_empty())
-        .unwrap_or_else(|| ctx.default_remote.display().to_string());
+    let cloud_name = cloud_name.filter(|c| !c.is_empty());
+    let (remote, cloud_name) = match remote.filter(|r| !r.trim().is_empty()) {
+        Some(remote) => (remote, cloud_name),
+        // Folders share the default repository directory, each under its own name.
+        None => (
+            ctx.default_remote.display().to_string(),
+            cloud_name.or_else(|| Some(name.clone())),
+        ),
+    };
     blocking(&ctx.engine, move |e| {
-        e.add_folder(
-            &name,
-            &path,
-            &remote,
-            cloud_name.as_deref().filter(|c| !c.is_empty()),
-        )
+        e.add_folder(&name, &path, &remote, cloud_name.as_deref())
     })
     .await
 }
@@ -174,9 +175,10 @@ pub async fn restore_trash(
     folder: String,
     batch: String,
     path: String,
+    to: Option<PathBuf>,
 ) -> Reply<String> {
     blocking(&ctx.engine, move |e| {
-        e.restore_from_trash(&folder, &batch, &path)
+        e.restore_from_trash(&folder, &batch, &path, to.as_deref())
             .map(|p| p.display().to_string())
     })
     .await

@@ -100,7 +100,7 @@ describe('TauriClient', () => {
       { cmd: 'list_snapshot_files', args: { folder: 'docs', snapshot: 'abc', path: 'a/b' } },
       { cmd: 'restore_snapshot', args: { folder: 'docs', snapshot: 'abc', path: 'a/b', to: '/tmp/out' } },
       { cmd: 'list_trash', args: { folder: 'docs' } },
-      { cmd: 'restore_trash', args: { folder: 'docs', batch: '20260101-100000-job3', path: 'a.txt' } },
+      { cmd: 'restore_trash', args: { folder: 'docs', batch: '20260101-100000-job3', path: 'a.txt', to: null } },
       { cmd: 'get_app_state', args: {} },
       { cmd: 'set_paused', args: { paused: true } },
       { cmd: 'set_autostart', args: { enabled: true } },

@@ -19,6 +19,17 @@ function row(id: number) {
 }
 
 describe('History', () => {
+  it('offers a folder added elsewhere in its folder filter at once', async () => {
+    const b = backend({ list_jobs: page(jobs), list_folders: [folder('docs')] });
+    renderView(History);
+    const menu = await screen.findByLabelText('Folder');
+    await waitFor(() => expect(within(menu).getByRole('option', { name: 'docs' })).toBeInTheDocument());
+    expect(within(menu).queryByRole('option', { name: 'music' })).not.toBeInTheDocument();
+    b.set('list_folders', [folder('docs'), folder('music')]);
+    await fire('folderRemoved', 'old');
+    expect(await within(menu).findByRole('option', { name: 'music' })).toBeInTheDocument();
+  });
+
   it('renders a page of jobs with their columns', async () => {
     const b = backend({ list_jobs: page(jobs, { total: 45, total_pages: 3 }), list_folders: [folder('docs'), folder('photos')] });
     renderView(History);

@@ -127,10 +127,28 @@ describe('Snapshots & trash', () => {
     expect(trash.getAllByText(/\(job 42\)/)).toHaveLength(2);
     await userEvent.click(trash.getByRole('button', { name: 'Restore old/draft.txt' }));
     await waitFor(() => expect(b.count('restore_trash')).toBe(1));
-    expect(b.last('restore_trash')).toEqual({ folder: 'docs', batch: '20260102-101500-job42', path: 'old/draft.txt' });
+    expect(b.last('restore_trash')).toEqual({ folder: 'docs', batch: '20260102-101500-job42', path: 'old/draft.txt', to: null });
     expect(await screen.findByText('Restored to /home/me/docs/old/draft.txt.')).toBeInTheDocument();
     expect(trash.queryByText('old/draft.txt')).not.toBeInTheDocument();
     expect(trash.getByText('b.txt')).toBeInTheDocument();
+  });
+
+  it('restores a trashed file into another folder the user picks', async () => {
+    const b = backend(
+      fakes({ 'plugin:dialog|open': '/home/me/Recovered', restore_trash: '/home/me/Recovered/draft.txt' }),
+    );
+    renderView(Snapshots);
+    await chooseDocs();
+    const trash = within(await screen.findByRole('region', { name: 'Trash' }));
+    await userEvent.click(trash.getByRole('button', { name: 'Restore old/draft.txt to another folder' }));
+    await waitFor(() => expect(b.count('restore_trash')).toBe(1));
+    expect(b.last('restore_trash')).toEqual({
+      folder: 'docs',
+      batch: '20260102-101500-job42',
+      path: 'old/draft.txt',
+      to: '/home/me/Recovered',
+    });
+    expect(await screen.findByText('Restored to /home/me/Recovered/draft.txt.')).toBeInTheDocument();
   });
 
   it('shows empty states', async () => {

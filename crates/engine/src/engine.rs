@@ -709,17 +709,19 @@ impl Engine {
         Ok(trash::list(&self.store.folder(folder)?.path)?)
     }
 
+    /// Puts a trashed file back where it was, or into the directory `to`.
     pub fn restore_from_trash(
         &self,
         folder: &str,
         batch: &str,
         path: &str,
+        to: Option<&Path>,
     ) -> Result<PathBuf, EngineError> {
         Ok(trash::restore(
             &self.store.folder(folder)?.path,
             batch,
             path,
-            None,
+            to,
         )?)
     }
 }

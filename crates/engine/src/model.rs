@@ -558,6 +558,7 @@ pub struct SyncPreview {
     pub folder: String,
     pub mode: PushMode,
     pub upload: Vec<String>,
+    /// Files that would be written where the folder has none.
     pub download: Vec<String>,
     /// Local files that would be overwritten (they go to the trash first).
     pub replace: Vec<String>,

@@ -127,7 +127,7 @@ fn every_error_code() {
     assert_eq!(
         code(
             a.engine
-                .restore_from_trash("docs", "20240101-000000-job1", "a.txt")
+                .restore_from_trash("docs", "20240101-000000-job1", "a.txt", None)
         ),
         "not_found"
     );
@@ -139,7 +139,7 @@ fn every_error_code() {
         "invalid_request"
     );
     assert_eq!(
-        code(a.engine.restore_from_trash("docs", "../x", "a.txt")),
+        code(a.engine.restore_from_trash("docs", "../x", "a.txt", None)),
         "invalid_request"
     );
     assert_eq!(

@@ -29,7 +29,9 @@ pub fn run(ctx: &Ctx, command: TrashCommand) -> Result<Exit> {
             batch,
             path,
         } => {
-            let to = ctx.engine.restore_from_trash(&folder, &batch, &path)?;
+            let to = ctx
+                .engine
+                .restore_from_trash(&folder, &batch, &path, None)?;
             if ctx.json {
                 output::json(&json!({ "restored": to }))?;
             } else {

@@ -544,12 +544,11 @@ fn preview_of(folder: &str, mode: PushMode, plan: &Plan) -> SyncPreview {
         .collect();
     for a in &plan.actions {
         match a {
-            Action::Write { path, expect, .. } => {
-                p.download.push(relpath::display(path));
-                if matches!(expect, plan::Expect::Stat(_)) {
-                    p.replace.push(relpath::display(path));
-                }
-            }
+            // A file written over an existing one is a replacement, not a new download.
+            Action::Write { path, expect, .. } => match expect {
+                plan::Expect::Stat(_) => p.replace.push(relpath::display(path)),
+                _ => p.download.push(relpath::display(path)),
+            },
             Action::Remove { path, .. } => p.delete_local.push(relpath::display(path)),
             Action::MakeDir { .. } | Action::RemoveDir { .. } | Action::Move { .. } => {}
         }

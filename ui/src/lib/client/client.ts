@@ -52,7 +52,8 @@ export interface SyncdeskClient {
   listSnapshotFiles(folder: string, snapshot: string, path: string): Promise<FileInfo[]>;
   restoreSnapshot(folder: string, snapshot: string, path: string, to: string): Promise<RestoreReport>;
   listTrash(folder: string): Promise<TrashItem[]>;
-  restoreTrash(folder: string, batch: string, path: string): Promise<string>;
+  /** Puts a trashed file back in its place, or into the directory `to`. */
+  restoreTrash(folder: string, batch: string, path: string, to?: string | null): Promise<string>;
   getAppState(): Promise<AppState>;
   setPaused(paused: boolean): Promise<AppState>;
   setAutostart(enabled: boolean): Promise<AppState>;

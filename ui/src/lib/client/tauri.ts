@@ -75,8 +75,8 @@ export class TauriClient implements SyncdeskClient {
   listTrash(folder: string): Promise<TrashItem[]> {
     return call('list_trash', { folder });
   }
-  restoreTrash(folder: string, batch: string, path: string): Promise<string> {
-    return call('restore_trash', { folder, batch, path });
+  restoreTrash(folder: string, batch: string, path: string, to: string | null = null): Promise<string> {
+    return call('restore_trash', { folder, batch, path, to });
   }
   getAppState(): Promise<AppState> {
     return call('get_app_state');

@@ -249,6 +249,9 @@ export const en = {
   'trash.when': 'Moved to the trash',
   'trash.restoreItem': 'Restore {path}',
   'trash.restored': 'Restored to {path}.',
+  'trash.restoreTo': 'Restore to…',
+  'trash.restoreToItem': 'Restore {path} to another folder',
+  'trash.pickTarget': 'Restore into which folder?',
 };
 
 export type MessageKey = keyof typeof en;

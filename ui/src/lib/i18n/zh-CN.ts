@@ -250,4 +250,7 @@ export const zhCN: Record<MessageKey, string> = {
   'trash.when': '移入回收站的时间',
   'trash.restoreItem': '恢复 {path}',
   'trash.restored': '已恢复到 {path}。',
+  'trash.restoreTo': '恢复到…',
+  'trash.restoreToItem': '将 {path} 恢复到其他文件夹',
+  'trash.pickTarget': '恢复到哪个文件夹？',
 };

@@ -4,7 +4,11 @@ import type { PushMode } from "./PushMode";
 /**
  * A dry-run's answer: what a sync would do.
  */
-export type SyncPreview = { folder: string, mode: PushMode, upload: Array<string>, download: Array<string>, 
+export type SyncPreview = { folder: string, mode: PushMode, upload: Array<string>, 
+/**
+ * Files that would be written where the folder has none.
+ */
+download: Array<string>, 
 /**
  * Local files that would be overwritten (they go to the trash first).
  */

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# End-to-end tests of the desktop app: the real binary under Xvfb, driven through tauri-driver
+# and WebKitWebDriver by pytest + selenium (tests/e2e/).
+#
+#   scripts/e2e.sh [PYTEST ARGS...]      e.g. scripts/e2e.sh -k conflict
+#
+# Installs what is missing (system packages via setup.sh, a Python venv in target/e2e-venv
+# with tests/e2e/requirements.txt, tauri-driver via cargo install), builds the UI and the app
+# when needed, then runs pytest under Xvfb, a private session bus and a session keyring.
+# Screenshots, tauri-driver logs and the measured figures go to target/e2e-artifacts/.
+# Exit status: pytest's.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+TAURI_DRIVER_VERSION=2.1.0
+
+# The venv is (re)made when missing, and its packages reinstalled when the requirements change.
+ensure_venv() {
+  local venv="$1" req="$SYNCDESK_ROOT/tests/e2e/requirements.txt" python stamp
+  # Debian's python3 (with python3-venv from setup.sh) when there is one.
+  python="$(command -v /usr/bin/python3 || command -v python3)" ||
+    die "python3 not found; run scripts/setup.sh desktop"
+  stamp="$python $(sha256sum "$req" | cut -d' ' -f1)"
+  if [[ -x "$venv/bin/python" && -f "$venv/.e2e-stamp" && "$(cat "$venv/.e2e-stamp")" == "$stamp" ]]; then
+    return 0
+  fi
+  log "e2e: creating $venv"
+  rm -rf "$venv"
+  "$python" -m venv "$venv" || die "cannot create a venv with $python (install python3-venv)"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$req"
+  printf '%s' "$stamp" >"$venv/.e2e-stamp"
+}
+
+ensure_tauri_driver() {
+  local cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+  if command -v tauri-driver >/dev/null 2>&1; then
+    TAURI_DRIVER="$(command -v tauri-driver)"
+  elif [[ -x "$cargo_bin/tauri-driver" ]]; then
+    TAURI_DRIVER="$cargo_bin/tauri-driver"
+  else
+    log "e2e: installing tauri-driver $TAURI_DRIVER_VERSION (cargo install, about a minute)"
+    cargo install tauri-driver --locked --version "$TAURI_DRIVER_VERSION"
+    TAURI_DRIVER="$cargo_bin/tauri-driver"
+  fi
+  export TAURI_DRIVER
+  command -v WebKitWebDriver >/dev/null 2>&1 ||
+    die "WebKitWebDriver not found; run scripts/setup.sh desktop (package webkit2gtk-driver)"
+}
+
+# ui/dist is embedded into the app at compile time, so it is built first; only when missing or
+# older than the UI's sources.
+build_ui_if_needed() {
+  local ui="$SYNCDESK_ROOT/ui"
+  if [[ ! -d "$ui/node_modules" ]]; then
+    (cd "$ui" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  if [[ ! -f "$ui/dist/index.html" ]] ||
+    [[ -n "$(find "$ui/src" "$ui/index.html" "$ui/vite.config.ts" "$ui/package-lock.json" \
+      -newer "$ui/dist/index.html" -print -quit)" ]]; then
+    log "e2e: building the UI"
+    (cd "$ui" && npm run build)
+  fi
+}
+
+main() {
+  cd "$SYNCDESK_ROOT"
+  "$SYNCDESK_ROOT/scripts/setup.sh" base desktop
+  ensure_cargo_on_path
+
+  local target venv
+  target="$(cargo_target_dir)" || die "cargo metadata failed"
+  venv="$target/e2e-venv"
+  ensure_venv "$venv"
+  ensure_tauri_driver
+  build_ui_if_needed
+  # Incremental: about a second when nothing changed.
+  cargo build -p syncdesk -p syncdesk-cli
+
+  export SYNCDESK_E2E_TARGET="$target"
+  export SYNCDESK_E2E_ARTIFACTS="$target/e2e-artifacts"
+  export PYTHONDONTWRITEBYTECODE=1
+  rm -rf "$SYNCDESK_E2E_ARTIFACTS" "$target/e2e-tmp"
+  mkdir -p "$SYNCDESK_E2E_ARTIFACTS"
+
+  log "e2e: running tests/e2e (artifacts in $SYNCDESK_E2E_ARTIFACTS)"
+  local rc=0
+  # A display, a session bus of our own (ended with the tests) and a session keyring.
+  xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" \
+    dbus-run-session -- \
+    keyctl session - \
+    "$venv/bin/python" -m pytest "$SYNCDESK_ROOT/tests/e2e" \
+    --basetemp "$target/e2e-tmp" -rfEsxX "$@" || rc=$?
+  return "$rc"
+}
+
+main "$@"
