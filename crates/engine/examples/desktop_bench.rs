@@ -9,16 +9,18 @@
 //! production timings; one file is modified RUNS times, each time measuring until the watch
 //! job that uploads it has succeeded (as the UI sees it: the job's `jobChanged` event).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use syncdesk_engine::Engine;
 use syncdesk_engine::model::{
-    Event, JobFilter, JobStatus, JobType, PerformSyncRequest, SyncJob, SyncJobStats, TriggerType,
+    Event, JobFilter, JobStatus, JobType, SyncJob, SyncJobStats, TriggerType,
 };
 
-type Error = Box<dyn std::error::Error>;
+use common::Error;
 
 fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -113,22 +115,7 @@ fn jobs(n: usize, runs: usize) -> Result<(), Error> {
 fn watch(files: usize, runs: usize) -> Result<(), Error> {
     let dir = tempfile::tempdir()?;
     let root = dir.path().join("folder");
-    for i in 0..files {
-        let sub = root.join(format!("d{:03}", i % 100));
-        std::fs::create_dir_all(&sub)?;
-        std::fs::write(sub.join(format!("f{i}.txt")), format!("file {i}\n"))?;
-    }
-    let engine = Engine::open(&dir.path().join("state"))?;
-    let remote = dir.path().join("remote");
-    engine.add_folder("docs", &root, &remote.to_string_lossy(), None)?;
-    let first = engine.perform_sync(&PerformSyncRequest {
-        app: "desktop_bench".into(),
-        ..Default::default()
-    })?;
-    let job = engine.wait_job(first.job_ids[0])?;
-    if job.status != JobStatus::Succeeded {
-        return Err(format!("first sync: {:?}", job.error_message).into());
-    }
+    let engine = common::synced_folder(dir.path(), files, "desktop_bench")?;
 
     let (tx, rx) = mpsc::channel::<SyncJob>();
     let _subscription = engine.events().subscribe(move |e| {

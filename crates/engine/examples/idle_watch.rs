@@ -5,34 +5,17 @@
 //!
 //! Prints the process's CPU time (all threads, from /proc/self/stat) spent while idle.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use syncdesk_engine::Engine;
-use syncdesk_engine::model::{JobStatus, PerformSyncRequest};
-
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), common::Error> {
     let mut args = std::env::args().skip(1);
     let files: usize = args.next().map_or(Ok(10_000), |a| a.parse())?;
     let secs: u64 = args.next().map_or(Ok(60), |a| a.parse())?;
 
     let dir = tempfile::tempdir()?;
-    let root = dir.path().join("folder");
-    for i in 0..files {
-        let sub = root.join(format!("d{:03}", i % 100));
-        std::fs::create_dir_all(&sub)?;
-        std::fs::write(sub.join(format!("f{i}.txt")), format!("file {i}\n"))?;
-    }
-    let engine = Engine::open(&dir.path().join("state"))?;
-    let remote = dir.path().join("remote");
-    engine.add_folder("docs", &root, &remote.to_string_lossy(), None)?;
-    let started = engine.perform_sync(&PerformSyncRequest {
-        app: "idle_watch".into(),
-        ..Default::default()
-    })?;
-    let job = engine.wait_job(started.job_ids[0])?;
-    if job.status != JobStatus::Succeeded {
-        return Err(format!("first sync: {:?}", job.error_message).into());
-    }
+    let engine = common::synced_folder(dir.path(), files, "idle_watch")?;
 
     let t = Instant::now();
     let background = engine.start_background();
