@@ -15,6 +15,14 @@ describe('live progress', () => {
     expect(p.eta).toBeCloseTo(4_000 / 3_000);
   });
 
+  it('gives no estimate once the phase is done', () => {
+    let p = begin(event({ name: 'syncBegin', phase: 'uploading', bytesTotal: 1_000, at: '2026-01-01T10:00:00.000Z' }));
+    p = advance(p, event({ bytes: 500, bytesTotal: 1_000, at: '2026-01-01T10:00:01.000Z' }));
+    expect(p.eta).toBe(1);
+    p = advance(p, event({ bytes: 1_000, bytesTotal: 1_000, at: '2026-01-01T10:00:02.000Z' }));
+    expect(p.eta).toBeNull();
+  });
+
   it('falls back to items when the phase moves no bytes', () => {
     let p = begin(event({ phase: 'scanning', total: 100, at: '2026-01-01T10:00:00.000Z' }));
     p = advance(p, event({ phase: 'scanning', current: 25, total: 100, at: '2026-01-01T10:00:00.500Z' }));

@@ -92,13 +92,16 @@ export function advance(prev: LiveProgress | undefined, e: SyncEvent): LiveProgr
   return next;
 }
 
-/** Seconds left: by bytes when the phase moves bytes, else by items. */
+/**
+ * Seconds left: by bytes when the phase moves bytes, else by items. None once the phase's
+ * work is done ("about 0 s left" tells nobody anything).
+ */
 export function estimate(p: LiveProgress): number | null {
   if (p.bytesTotal > 0 && p.rate && p.rate > 0) {
-    return Math.max(0, (p.bytesTotal - p.bytes) / p.rate);
+    return p.bytes < p.bytesTotal ? (p.bytesTotal - p.bytes) / p.rate : null;
   }
   if (p.total > 0 && p.itemRate && p.itemRate > 0) {
-    return Math.max(0, (p.total - p.current) / p.itemRate);
+    return p.current < p.total ? (p.total - p.current) / p.itemRate : null;
   }
   return null;
 }
