@@ -338,15 +338,15 @@ pub fn check(folder: &Folder) -> Result<CheckReport, EngineError> {
         }
     }
     // Walk trees, collecting every referenced blob by pack.
-    let mut by_pack: BTreeMap<Hash, HashSet<(u64, u32, Hash, u8)>> = BTreeMap::new();
-    let mut refs: HashMap<(Hash, u64), BlobRef> = HashMap::new();
+    // Every referenced blob, by pack and offset: each pack is then read once.
+    let mut by_pack: BTreeMap<Hash, BTreeMap<u64, BlobRef>> = BTreeMap::new();
     let mut seen_trees = HashSet::new();
     let mut stack = roots;
     while let Some(r) = stack.pop() {
         if !seen_trees.insert(r.hash) {
             continue;
         }
-        note(&mut by_pack, &mut refs, &r);
+        by_pack.entry(r.pack).or_default().insert(r.offset, r);
         let tree = match repo
             .read_blob(&r)
             .map_err(|e| e.to_string())
@@ -363,7 +363,7 @@ pub fn check(folder: &Folder) -> Result<CheckReport, EngineError> {
         report.trees += 1;
         for e in &tree.entries {
             for c in &e.chunks {
-                note(&mut by_pack, &mut refs, c);
+                by_pack.entry(c.pack).or_default().insert(c.offset, *c);
             }
             if let Some(sub) = e.sub {
                 stack.push(sub);
@@ -393,14 +393,11 @@ pub fn check(folder: &Folder) -> Result<CheckReport, EngineError> {
                 .errors
                 .push(format!("pack {}: {e}", hex::encode(pack_id)));
         }
-        for (offset, len, _, _) in blobs {
+        for r in blobs.values() {
             report.blobs += 1;
-            let Some(r) = refs.get(&(*pack_id, *offset)) else {
-                continue;
-            };
-            let end = *offset as usize + *len as usize;
+            let start = r.offset as usize;
             let result = bytes
-                .get(*offset as usize..end)
+                .get(start..start + r.len as usize)
                 .ok_or_else(|| "blob lies past the end of the pack".to_string())
                 .and_then(|stored| pack::open_blob(stored, r).map(|_| ()));
             if let Err(e) = result {
@@ -413,16 +410,4 @@ pub fn check(folder: &Folder) -> Result<CheckReport, EngineError> {
         }
     }
     Ok(report)
-}
-
-fn note(
-    by_pack: &mut BTreeMap<Hash, HashSet<(u64, u32, Hash, u8)>>,
-    refs: &mut HashMap<(Hash, u64), BlobRef>,
-    r: &BlobRef,
-) {
-    by_pack
-        .entry(r.pack)
-        .or_default()
-        .insert((r.offset, r.len, r.hash, u8::from(r.codec)));
-    refs.insert((r.pack, r.offset), *r);
 }

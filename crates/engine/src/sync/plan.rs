@@ -241,7 +241,6 @@ pub fn plan(input: &PlanInput<'_>, trees: &dyn TreeSource) -> Result<Plan, PlanE
         base,
         base_ref: input.base,
         heads,
-        head_refs: input.heads.iter().map(|h| Some(h.root)).collect(),
         listed: true,
     };
     let mut actions = Vec::new();
@@ -273,7 +272,6 @@ struct DirSources {
     base: Option<Arc<Tree>>,
     base_ref: Option<BlobRef>,
     heads: Vec<Option<Arc<Tree>>>,
-    head_refs: Vec<Option<BlobRef>>,
     /// The local directory was listed (false: opaque or absent, see LocalState).
     listed: bool,
 }
@@ -347,18 +345,6 @@ impl<'a> Planner<'a> {
         src: &DirSources,
         actions: &mut Vec<Action>,
     ) -> Result<(PlannedNode, bool), PlanError> {
-        // Nothing local to consider and every head equal to the base: the subtree is unchanged.
-        if !src.listed
-            && let Some(b) = src.base_ref
-            && src.head_refs.iter().all(|h| h.is_none() || *h == Some(b))
-        {
-            let live = src
-                .base
-                .as_ref()
-                .is_some_and(|t| t.entries.iter().any(Entry::is_live));
-            return Ok((PlannedNode::Reuse(b), live));
-        }
-
         let local: BTreeMap<&[u8], &LocalEntry> = if src.listed {
             self.local_children(dir).iter().copied().collect()
         } else {
@@ -581,7 +567,6 @@ impl<'a> Planner<'a> {
                 base: base_tree,
                 base_ref,
                 heads: head_trees,
-                head_refs,
                 // Below a file or an absent path nothing exists locally; below an opaque
                 // path nothing is known.
                 listed: !opaque,
