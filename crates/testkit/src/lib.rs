@@ -1,0 +1,1 @@
+//! Test support for Syncdesk: the loopback test servers and a fault-injecting HTTP proxy.
