@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what building and testing Syncdesk need on Debian 12 (or a derivative).
 #
-#   scripts/setup.sh [GROUP...]     GROUP: base (default), bench, all
+#   scripts/setup.sh [GROUP...]     GROUP: base (default), desktop, bench, servers, all
 #
 # Idempotent: packages already installed are detected with dpkg-query and apt is not touched at
 # all, so re-running it (every run.sh/test.sh does) costs well under a second.
@@ -13,7 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # --- package groups ---------------------------------------------------------------------------
 # To add a group: add a PKGS_<name> array, add <name> to GROUP_NAMES, and optionally a
 # post_<name> function for anything apt cannot install. `all` expands to every group.
-GROUP_NAMES=(base desktop bench)
+GROUP_NAMES=(base desktop bench servers)
 # shellcheck disable=SC2034 # the PKGS_* arrays are read indirectly, via "PKGS_${group}[@]"
 {
 # Compiler, linker and TLS roots for cargo; curl for rustup.
@@ -27,6 +27,11 @@ PKGS_desktop=(libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindica
   python3 python3-venv)
 # scripts/bench: the tools we compare against, and GNU time for peak RSS.
 PKGS_bench=(rclone restic time)
+# The loopback S3/WebDAV servers of the backend tests (scripts/servers.sh): rclone's WebDAV
+# server, Apache with mod_dav_fs (apache2-utils for htpasswd), nginx with the dav-ext module,
+# and Python with venv for moto (the S3 server, from PyPI, see post_servers).
+PKGS_servers=(rclone apache2 apache2-utils nginx libnginx-mod-http-dav-ext python3 python3-venv
+  curl)
 }
 
 usage() {
@@ -72,6 +77,7 @@ install_packages() {
     die "apt-get not found; install these packages by hand: ${missing[*]}"
 
   log "installing: ${missing[*]}"
+  block_service_starts
   # The image ships without package lists (and cleans apt's cache), so update first.
   apt_get update
   if ! apt_get install --no-install-recommends "${missing[@]}"; then
@@ -80,6 +86,27 @@ install_packages() {
     warn "apt-get install failed; refreshing package lists and retrying once"
     apt_get update
     apt_get install --no-install-recommends "${missing[@]}"
+  fi
+  unblock_service_starts
+}
+
+# Packages such as apache2 and nginx start their system service on install. Nothing here uses
+# those services (scripts/servers.sh runs its own instances on free loopback ports), so while
+# apt runs a policy-rc.d that denies every start is put in place, unless one already exists.
+POLICY_RC=/usr/sbin/policy-rc.d
+POLICY_RC_OURS=0
+block_service_starts() {
+  [[ -e $POLICY_RC ]] && return 0
+  printf '#!/bin/sh\n# scripts/setup.sh: no service starts while it installs packages\nexit 101\n' |
+    as_root tee "$POLICY_RC" >/dev/null
+  as_root chmod 755 "$POLICY_RC"
+  POLICY_RC_OURS=1
+  trap unblock_service_starts EXIT
+}
+unblock_service_starts() {
+  if [[ $POLICY_RC_OURS -eq 1 ]]; then
+    as_root rm -f "$POLICY_RC"
+    POLICY_RC_OURS=0
   fi
 }
 
@@ -139,6 +166,36 @@ post_desktop() {
 
 post_bench() {
   [[ -x /usr/bin/time ]] || die "GNU time (/usr/bin/time) missing after installing 'time'"
+}
+
+# moto (the S3 server) comes from PyPI, into a venv under the cargo target dir, remade when it is
+# missing or was made for another requirement or Python.
+MOTO_REQUIREMENT='moto[server]>=5,<6'
+post_servers() {
+  local target venv python stamp
+  ensure_cargo_on_path
+  target="$(cargo_target_dir)" || die "cargo metadata failed"
+  venv="$target/servers-venv"
+  # Debian's python3 (with python3-venv from this group) when there is one.
+  python="$(command -v /usr/bin/python3 || command -v python3)" ||
+    die "python3 not found after installing it"
+  stamp="$python $MOTO_REQUIREMENT"
+  if [[ -x "$venv/bin/moto_server" && -f "$venv/.servers-stamp" &&
+    "$(cat "$venv/.servers-stamp")" == "$stamp" ]]; then
+    log "moto already installed in $venv"
+    return 0
+  fi
+  log "installing $MOTO_REQUIREMENT into $venv"
+  rm -rf "$venv"
+  "$python" -m venv "$venv" || die "cannot create a venv with $python (install python3-venv)"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+    "$MOTO_REQUIREMENT" || die "pip could not install $MOTO_REQUIREMENT into $venv"
+  [[ -x "$venv/bin/moto_server" ]] || die "moto_server missing from $venv after pip install"
+  printf '%s' "$stamp" >"$venv/.servers-stamp"
+  # Apache's and nginx's own binaries are all scripts/servers.sh uses.
+  [[ -x /usr/sbin/apache2 && -x /usr/sbin/nginx ]] || die "apache2 or nginx binary missing"
+  [[ -f /usr/lib/nginx/modules/ngx_http_dav_ext_module.so ]] ||
+    die "nginx dav-ext module missing (libnginx-mod-http-dav-ext)"
 }
 
 # --- main ---------------------------------------------------------------------------------------

@@ -32,15 +32,35 @@ run_step() {
   fi
 }
 
+# Tests run inside their own D-Bus session with a real, unlocked GNOME Keyring (credentials
+# live only in the OS keyring), against the loopback S3/WebDAV servers started in main.
 run_tests() {
   if cargo nextest --version >/dev/null 2>&1; then
     # nextest runs each test in its own process and reports slow/flaky tests clearly.
     # --no-tests=warn: a workspace that has no tests yet is not a failure.
-    cargo nextest run --workspace --no-fail-fast --no-tests=warn
+    "$SYNCDESK_ROOT/scripts/keyring-session.sh" \
+      cargo nextest run --workspace --no-fail-fast --no-tests=warn
   else
     log "cargo-nextest not installed; using cargo test"
-    cargo test --workspace --no-fail-fast --lib --bins --tests --examples
+    "$SYNCDESK_ROOT/scripts/keyring-session.sh" \
+      cargo test --workspace --no-fail-fast --lib --bins --tests --examples
   fi
+}
+
+# The multi-device, convergence and crash tests once more per network backend (they ran on the
+# local one above). Fewer cases and rounds: each sync is a few dozen HTTP requests.
+BACKEND_TESTS='binary_id(syncdesk-engine::convergence) or binary_id(syncdesk-cli::faults) or
+  (binary_id(syncdesk-engine::sync) and test(/^(files_dirs|concurrent_edits|identical_concurrent|modification_beats|a_deletion_reaches|mass_deletion|force_pull|force_push|hostile_names|history_lists)/))'
+
+backend_tests() {
+  local backend rc=0
+  for backend in s3 rclone apache nginx; do
+    log "backend tests on $backend"
+    SYNCDESK_TEST_BACKEND=$backend PROPTEST_CASES=8 SYNCDESK_FAULT_ROUNDS=6 \
+      "$SYNCDESK_ROOT/scripts/keyring-session.sh" \
+      cargo nextest run --workspace --no-fail-fast -E "$BACKEND_TESTS" || rc=1
+  done
+  return $rc
 }
 
 # The web UI: type check, component tests, and the build the desktop app embeds (ui/dist must
@@ -85,8 +105,11 @@ print_summary() {
 
 main() {
   cd "$SYNCDESK_ROOT"
-  "$SYNCDESK_ROOT/scripts/setup.sh" base desktop
+  "$SYNCDESK_ROOT/scripts/setup.sh" base desktop servers
   ensure_cargo_on_path
+  "$SYNCDESK_ROOT/scripts/servers.sh" start
+  eval "$("$SYNCDESK_ROOT/scripts/servers.sh" env)"
+  trap '"$SYNCDESK_ROOT/scripts/servers.sh" stop || true' EXIT
 
   # CI logs are files: no colour escapes in them.
   local fmt_args=(--check)
@@ -99,6 +122,7 @@ main() {
   run_step ui ui_checks
   run_step clippy cargo clippy --workspace --all-targets -- -D warnings
   run_step tests run_tests  # nextest, or cargo test without it
+  run_step backends backend_tests
   # nextest does not run doc tests, so they get their own step (cargo test runs them here too,
   # not in run_tests, to keep one code path).
   run_step doctests cargo test --workspace --doc

@@ -4,13 +4,16 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use syncdesk_engine::Engine;
 use syncdesk_engine::history::{FileInfo, RestoreReport, SnapshotInfo};
 use syncdesk_engine::model::{
-    ApiError, AppState, Folder, FolderSettings, JobDetail, JobFilter, JobId, PerformSyncRequest,
-    PerformSyncStarted, SyncInfo, SyncJobPage, SyncPreview, TriggerType,
+    ApiError, AppState, Folder, FolderSettings, JobDetail, JobFilter, JobId, NewFolder,
+    PerformSyncRequest, PerformSyncStarted, RepositorySettings, SyncInfo, SyncJobPage, SyncPreview,
+    TriggerType,
 };
+use syncdesk_engine::remote::{ProbeReport, RemoteSpec};
+use syncdesk_engine::secrets::Secret;
 use syncdesk_engine::trash::TrashItem;
+use syncdesk_engine::{Engine, EngineError};
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_autostart::ManagerExt;
 
@@ -65,25 +68,94 @@ pub async fn list_folders(ctx: State<'_, AppContext>) -> Reply<Vec<Folder>> {
     blocking(&ctx.engine, |e| e.folders()).await
 }
 
+/// `repository: null` adds the folder to the default local repository in the app's data
+/// directory, under the folder's own name.
 #[tauri::command]
 pub async fn add_folder(
     ctx: State<'_, AppContext>,
     name: String,
     path: PathBuf,
-    remote: Option<String>,
-    cloud_name: Option<String>,
+    repository: Option<RepositorySettings>,
 ) -> Reply<Folder> {
-    let cloud_name = cloud_name.filter(|c| !c.is_empty());
-    let (remote, cloud_name) = match remote.filter(|r| !r.trim().is_empty()) {
-        Some(remote) => (remote, cloud_name),
-        // Folders share the default repository directory, each under its own name.
-        None => (
-            ctx.default_remote.display().to_string(),
-            cloud_name.or_else(|| Some(name.clone())),
-        ),
+    let repository = repository.unwrap_or_else(|| RepositorySettings {
+        remote: ctx.default_remote.display().to_string(),
+        cloud_name: Some(name.clone()),
+        ..Default::default()
+    });
+    let folder = NewFolder {
+        name,
+        path,
+        repository,
     };
+    blocking(&ctx.engine, move |e| e.add_folder_with(&folder)).await
+}
+
+#[tauri::command]
+pub async fn parse_remote(remote: String) -> Reply<RemoteSpec> {
+    RemoteSpec::parse(&remote).map_err(|e| ApiError::from(&EngineError::from(e)))
+}
+
+#[tauri::command]
+pub async fn remote_url(spec: RemoteSpec) -> Reply<String> {
+    Ok(spec.to_url())
+}
+
+#[tauri::command]
+pub async fn test_remote(
+    ctx: State<'_, AppContext>,
+    remote: String,
+    secret: Option<Secret>,
+) -> Reply<ProbeReport> {
     blocking(&ctx.engine, move |e| {
-        e.add_folder(&name, &path, &remote, cloud_name.as_deref())
+        e.test_remote(&remote, secret.as_ref())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn test_folder_remote(ctx: State<'_, AppContext>, folder: String) -> Reply<ProbeReport> {
+    blocking(&ctx.engine, move |e| e.test_folder_remote(&folder)).await
+}
+
+#[tauri::command]
+pub async fn set_folder_repository(
+    ctx: State<'_, AppContext>,
+    name: String,
+    repository: RepositorySettings,
+) -> Reply<Folder> {
+    blocking(&ctx.engine, move |e| {
+        e.set_folder_repository(&name, &repository)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn set_remote_secret(
+    ctx: State<'_, AppContext>,
+    folder: String,
+    secret: Secret,
+) -> Reply<()> {
+    blocking(&ctx.engine, move |e| e.set_remote_secret(&folder, &secret)).await
+}
+
+#[tauri::command]
+pub async fn set_passphrase(
+    ctx: State<'_, AppContext>,
+    folder: String,
+    passphrase: Secret,
+) -> Reply<()> {
+    blocking(&ctx.engine, move |e| e.set_passphrase(&folder, &passphrase)).await
+}
+
+#[tauri::command]
+pub async fn change_passphrase(
+    ctx: State<'_, AppContext>,
+    folder: String,
+    old: Secret,
+    new: Secret,
+) -> Reply<()> {
+    blocking(&ctx.engine, move |e| {
+        e.change_passphrase(&folder, &old, &new)
     })
     .await
 }
@@ -226,6 +298,14 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         preview_sync,
         list_folders,
         add_folder,
+        parse_remote,
+        remote_url,
+        test_remote,
+        test_folder_remote,
+        set_folder_repository,
+        set_remote_secret,
+        set_passphrase,
+        change_passphrase,
         remove_folder,
         update_folder_settings,
         read_ignore_file,

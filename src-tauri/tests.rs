@@ -88,7 +88,7 @@ impl Desktop {
         let path = self.path(name);
         self.ok(
             "add_folder",
-            json!({ "name": name, "path": path, "remote": null, "cloudName": null }),
+            json!({ "name": name, "path": path, "repository": null }),
         );
         path.canonicalize().unwrap()
     }
@@ -151,7 +151,7 @@ fn a_folder_added_without_a_remote_syncs_to_the_default_one() {
     let path = d.path("docs");
     let folder = d.ok(
         "add_folder",
-        json!({ "name": "docs", "path": path, "remote": null, "cloudName": null }),
+        json!({ "name": "docs", "path": path, "repository": null }),
     );
     let expected = json!({
         "name": "docs",
@@ -163,6 +163,7 @@ fn a_folder_added_without_a_remote_syncs_to_the_default_one() {
         "syncMode": "automatic",
         "intervalSecs": 300,
         "watch": true,
+        "encrypted": false,
     });
     assert_eq!(folder, expected);
     assert!(d.default_remote.is_dir(), "the default remote is created");

@@ -56,7 +56,9 @@ describe('TauriClient', () => {
           'perform_sync', 'get_sync_info', 'preview_sync', 'list_folders', 'add_folder', 'remove_folder',
           'update_folder_settings', 'read_ignore_file', 'write_ignore_file', 'list_jobs', 'get_job',
           'list_snapshots', 'list_snapshot_files', 'restore_snapshot', 'list_trash', 'restore_trash',
-          'get_app_state', 'set_paused', 'set_autostart', 'set_language',
+          'get_app_state', 'set_paused', 'set_autostart', 'set_language', 'parse_remote', 'remote_url',
+          'test_remote', 'test_folder_remote', 'set_folder_repository', 'set_remote_secret', 'set_passphrase',
+          'change_passphrase',
         ].map((c) => [c, null]),
       ),
     );
@@ -64,11 +66,14 @@ describe('TauriClient', () => {
     const req = { app: 'a', force: false, pushMode: '' as const, pushOnly: false, cloudName: null, folder: 'docs', confirm: false };
     const settings = { enabled: true, syncMode: 'manual' as const, intervalSecs: 60, watch: false };
     const filter = { status: null, folder: null, job_type: null, trigger_type: null, page: 2, page_size: 20 };
+    const repository = { remote: 's3://b?endpoint=http://h:9000&access_key_id=K', cloudName: 'main', secret: 's', passphrase: 'p' };
+    const spec = { kind: 'webdav' as const, url: 'https://dav.example.com', pathStyle: true, acceptInvalidCerts: false };
     await c.performSync(req);
     await c.getSyncInfo();
     await c.previewSync(req);
     await c.listFolders();
-    await c.addFolder('docs', '/p', null, 'main');
+    await c.addFolder('docs', '/p', null);
+    await c.addFolder('docs', '/p', repository);
     await c.removeFolder('docs');
     await c.updateFolderSettings('docs', settings);
     await c.readIgnoreFile('docs');
@@ -84,12 +89,22 @@ describe('TauriClient', () => {
     await c.setPaused(true);
     await c.setAutostart(true);
     await c.setLanguage('zh-CN');
+    await c.parseRemote('/srv/sync');
+    await c.remoteUrl(spec);
+    await c.testRemote('webdav+https://dav.example.com', 'pw');
+    await c.testRemote('/srv/sync', null);
+    await c.testFolderRemote('docs');
+    await c.setFolderRepository('docs', repository);
+    await c.setRemoteSecret('docs', 'pw');
+    await c.setPassphrase('docs', 'p');
+    await c.changePassphrase('docs', 'old p', 'new p');
     expect(b.calls).toEqual([
       { cmd: 'perform_sync', args: { request: req } },
       { cmd: 'get_sync_info', args: {} },
       { cmd: 'preview_sync', args: { request: req } },
       { cmd: 'list_folders', args: {} },
-      { cmd: 'add_folder', args: { name: 'docs', path: '/p', remote: null, cloudName: 'main' } },
+      { cmd: 'add_folder', args: { name: 'docs', path: '/p', repository: null } },
+      { cmd: 'add_folder', args: { name: 'docs', path: '/p', repository } },
       { cmd: 'remove_folder', args: { name: 'docs' } },
       { cmd: 'update_folder_settings', args: { name: 'docs', settings } },
       { cmd: 'read_ignore_file', args: { folder: 'docs' } },
@@ -105,6 +120,15 @@ describe('TauriClient', () => {
       { cmd: 'set_paused', args: { paused: true } },
       { cmd: 'set_autostart', args: { enabled: true } },
       { cmd: 'set_language', args: { language: 'zh-CN' } },
+      { cmd: 'parse_remote', args: { remote: '/srv/sync' } },
+      { cmd: 'remote_url', args: { spec } },
+      { cmd: 'test_remote', args: { remote: 'webdav+https://dav.example.com', secret: 'pw' } },
+      { cmd: 'test_remote', args: { remote: '/srv/sync', secret: null } },
+      { cmd: 'test_folder_remote', args: { folder: 'docs' } },
+      { cmd: 'set_folder_repository', args: { name: 'docs', repository } },
+      { cmd: 'set_remote_secret', args: { folder: 'docs', secret: 'pw' } },
+      { cmd: 'set_passphrase', args: { folder: 'docs', passphrase: 'p' } },
+      { cmd: 'change_passphrase', args: { folder: 'docs', old: 'old p', new: 'new p' } },
     ]);
   });
 

@@ -92,6 +92,7 @@ export function folder(name: string, over: Partial<Folder> = {}): Folder {
     syncMode: 'automatic',
     intervalSecs: 300,
     watch: true,
+    encrypted: false,
     ...over,
   };
 }
@@ -135,6 +136,7 @@ export function folderInfo(name: string, over: Partial<FolderInfo> = {}): Folder
     syncMode: 'automatic',
     intervalSecs: 300,
     watch: true,
+    encrypted: false,
     syncing: false,
     progress: { current: 0, total: 0, info: 'Idle', msg: '', percent: 0 },
     lastJob: null,
@@ -151,6 +153,7 @@ export function syncInfo(folders: FolderInfo[]) {
     syncMode: 'automatic',
     intervalSecs: 300,
     watch: true,
+    encrypted: false,
     syncing: false,
     progress: { current: 0, total: 0, info: 'Idle', msg: '', percent: 0 },
     folders,

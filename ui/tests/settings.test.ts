@@ -6,7 +6,8 @@ import type { Folder } from '../src/lib/model';
 import { backend, fire, folder, folderInfo, renderView, type Args } from './helpers';
 
 function addFolderFake(a: Args): Folder {
-  return folder(a.name, { path: a.path, remote: a.remote ?? '/data/repos', cloudName: a.cloudName ?? 'main' });
+  const r = a.repository;
+  return folder(a.name, { path: a.path, remote: r?.remote ?? '/data/repos', cloudName: r?.cloudName ?? a.name });
 }
 
 function folderCard(name: string) {
@@ -22,25 +23,38 @@ describe('Settings', () => {
     await userEvent.type(screen.getByLabelText('Local folder'), '/home/me/Docs');
     await userEvent.click(screen.getByRole('button', { name: 'Add folder' }));
     await waitFor(() => expect(b.count('add_folder')).toBe(1));
-    expect(b.last('add_folder')).toEqual({ name: 'docs', path: '/home/me/Docs', remote: null, cloudName: null });
+    expect(b.last('add_folder')).toEqual({ name: 'docs', path: '/home/me/Docs', repository: null });
+    expect(b.count('remote_url')).toBe(0);
     expect(await screen.findByText('Folder “docs” was added.')).toBeInTheDocument();
     expect(screen.getByRole('article', { name: 'docs' })).toBeInTheDocument();
   });
 
-  it('adds a folder picked with the native picker, to another remote and cloud name', async () => {
-    const b = backend({ list_folders: [], add_folder: addFolderFake, 'plugin:dialog|open': '/home/me/Photos' });
+  it('adds a folder picked with the native picker, to a local directory and cloud name', async () => {
+    const b = backend({
+      list_folders: [],
+      add_folder: addFolderFake,
+      'plugin:dialog|open': '/home/me/Photos',
+      remote_url: (a) => a.spec.path,
+    });
     renderView(Settings);
     await screen.findByText('No folders yet. Add your first one above.');
     await userEvent.click(screen.getByRole('button', { name: 'Browse…' }));
     await waitFor(() => expect(screen.getByLabelText('Local folder')).toHaveValue('/home/me/Photos'));
     expect(b.last('plugin:dialog|open')?.options).toMatchObject({ directory: true });
     expect(screen.getByLabelText('Name')).toHaveValue('Photos');
-    await userEvent.click(screen.getByLabelText('Another remote'));
-    await userEvent.type(screen.getByLabelText('Remote path'), '/mnt/nas/sync');
+    await userEvent.click(screen.getByLabelText('Local directory or network drive'));
+    await userEvent.type(screen.getByLabelText('Repository directory'), '/mnt/nas/sync');
     await userEvent.type(screen.getByLabelText('Cloud name (optional)'), 'family');
     await userEvent.click(screen.getByRole('button', { name: 'Add folder' }));
     await waitFor(() => expect(b.count('add_folder')).toBe(1));
-    expect(b.last('add_folder')).toEqual({ name: 'Photos', path: '/home/me/Photos', remote: '/mnt/nas/sync', cloudName: 'family' });
+    expect(b.last('remote_url')).toEqual({
+      spec: { kind: 'local', path: '/mnt/nas/sync', pathStyle: true, acceptInvalidCerts: false },
+    });
+    expect(b.last('add_folder')).toEqual({
+      name: 'Photos',
+      path: '/home/me/Photos',
+      repository: { remote: '/mnt/nas/sync', cloudName: 'family' },
+    });
   });
 
   it('validates an empty name and path before sending anything', async () => {

@@ -55,6 +55,9 @@ pub enum Command {
     /// Add, list or remove synced folders.
     #[command(subcommand)]
     Folder(FolderCommand),
+    /// Test the connection to a remote.
+    #[command(subcommand)]
+    Remote(RemoteCommand),
     /// Sync folders with their repositories (all enabled folders unless --folder).
     Sync(SyncArgs),
     /// Show the sync state of every folder (the getSyncInfo shape).
@@ -97,12 +100,36 @@ pub enum FolderCommand {
         name: String,
         /// The local directory (created when missing).
         path: PathBuf,
-        /// The remote: a local directory (or file:// URL) that holds repositories.
-        #[arg(long, value_name = "DIR")]
-        remote: String,
-        /// The repository name on the remote (default: main).
-        #[arg(long, value_name = "NAME")]
-        cloud_name: Option<String>,
+        #[command(flatten)]
+        repository: RepositoryArgs,
+    },
+    /// Point a folder at another remote or repository; its sync starts over from scratch
+    /// (the old repository stays as it is).
+    SetRemote {
+        name: String,
+        #[command(flatten)]
+        repository: RepositoryArgs,
+    },
+    /// Replace the secret of a folder's remote in the OS keyring (prompted, or one line on
+    /// stdin with --stdin).
+    SetSecret {
+        name: String,
+        #[arg(long)]
+        stdin: bool,
+    },
+    /// Store the passphrase of an encrypted folder (e.g. after it was changed on another
+    /// device); it is checked against the repository first.
+    SetPassphrase {
+        name: String,
+        #[arg(long)]
+        stdin: bool,
+    },
+    /// Change the passphrase of an encrypted folder's repository, for every device; no data
+    /// is rewritten. Prompts for the old and the new one (or two lines on stdin with --stdin).
+    ChangePassphrase {
+        name: String,
+        #[arg(long)]
+        stdin: bool,
     },
     /// List the folders.
     List,
@@ -110,6 +137,65 @@ pub enum FolderCommand {
     Remove { name: String },
     /// Change when a folder syncs by itself (the settings the desktop app shows).
     Set(FolderSetArgs),
+}
+
+/// Where a folder syncs. Secrets are never arguments: they are prompted for, or read from
+/// stdin (one line each, the remote's secret first, then the passphrase).
+#[derive(Debug, Args)]
+pub struct RepositoryArgs {
+    /// The remote: a local directory, `s3://BUCKET/PREFIX?endpoint=URL&region=R`, or
+    /// `webdav+https://HOST/PATH`. Options as query parameters: timeout, concurrency,
+    /// upload_limit, download_limit (bytes/s), ca_cert, insecure=true, path_style.
+    #[arg(long, value_name = "REMOTE")]
+    pub remote: String,
+    /// The repository name on the remote (default: main).
+    #[arg(long, value_name = "NAME")]
+    pub cloud_name: Option<String>,
+    /// S3: the access key id (its secret key is prompted for, or --secret-stdin).
+    #[arg(long, value_name = "ID")]
+    pub access_key_id: Option<String>,
+    /// WebDAV: the user name (the password is prompted for, or --password-stdin).
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Read the S3 secret access key from stdin.
+    #[arg(long)]
+    pub secret_stdin: bool,
+    /// Read the WebDAV password from stdin.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Encrypt the repository end to end (or open an encrypted one); the passphrase is
+    /// prompted for, or read with --passphrase-stdin.
+    #[arg(long)]
+    pub encrypt: bool,
+    /// Read the encryption passphrase from stdin (implies --encrypt).
+    #[arg(long)]
+    pub passphrase_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemoteCommand {
+    /// Test a connection: reach the remote, check the credentials, write, read and delete a
+    /// probe object.
+    Test(RemoteTestArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["folder", "remote"])))]
+pub struct RemoteTestArgs {
+    /// A folder's saved remote and credentials.
+    #[arg(long)]
+    pub folder: Option<String>,
+    /// A remote not saved yet.
+    #[arg(long, value_name = "REMOTE")]
+    pub remote: Option<String>,
+    #[arg(long, value_name = "ID", requires = "remote")]
+    pub access_key_id: Option<String>,
+    #[arg(long, value_name = "USER", requires = "remote")]
+    pub user: Option<String>,
+    #[arg(long, requires = "remote")]
+    pub secret_stdin: bool,
+    #[arg(long, requires = "remote")]
+    pub password_stdin: bool,
 }
 
 #[derive(Debug, Args)]

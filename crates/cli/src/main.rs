@@ -6,6 +6,7 @@ mod exit;
 mod logging;
 mod output;
 mod progress;
+mod secret_input;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -79,6 +79,15 @@ fn edit(d: &Device, who: &str, round: u64, n: usize, rng: &mut Rng) -> Vec<Vec<u
     written
 }
 
+/// Rounds of a test: `default`, or `SYNCDESK_FAULT_ROUNDS` (fewer for the slower network
+/// backends).
+fn rounds(default: u64) -> u64 {
+    std::env::var("SYNCDESK_FAULT_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 #[test]
 fn a_sync_killed_at_any_point_is_recovered_by_the_next_one() {
     let w = World::new();
@@ -94,7 +103,7 @@ fn a_sync_killed_at_any_point_is_recovered_by_the_next_one() {
     sync_ok(&a);
     sync_ok(&b);
     let points = ["pack-stored", "snapshot-written", "apply", "head-written"];
-    for round in 0..30u64 {
+    for round in 0..rounds(30) {
         // b changes files (so a has downloads to apply), a changes others (uploads).
         edit(&b, "b", round, 15, &mut rng);
         sync_ok(&b);
@@ -147,7 +156,7 @@ fn two_processes_syncing_at_the_same_moment_converge_without_losing_updates() {
     let a = w.device("a");
     let b = w.device("b");
     let mut rng = Rng(0xc0ffee);
-    for round in 0..50u64 {
+    for round in 0..rounds(50) {
         let mut written = edit(&a, "a", round, 4, &mut rng);
         written.extend(edit(&b, "b", round, 4, &mut rng));
         let mut pa = a

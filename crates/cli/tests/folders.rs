@@ -34,6 +34,7 @@ fn folder_add_list_remove_round_trip() {
         "syncMode": "automatic",
         "intervalSecs": 300,
         "watch": true,
+        "encrypted": false,
     });
     assert_eq!(added, expected);
     assert!(folder.is_dir(), "the folder's directory is created");

@@ -15,12 +15,13 @@ use crate::ignores::{self, RulesError};
 use crate::jobs::{self, FolderLock};
 use crate::model::{
     ApiError, AppState, DEFAULT_CLOUD_NAME, Event, Folder, FolderInfo, FolderSettings, JobDetail,
-    JobFilter, JobId, JobLogLine, LANGUAGES, MAX_INTERVAL_SECS, MIN_INTERVAL_SECS,
-    PerformSyncRequest, PerformSyncStarted, Phase, Progress, SyncInfo, SyncJob, SyncJobPage,
-    SyncPreview, TriggerType,
+    JobFilter, JobId, JobLogLine, LANGUAGES, MAX_INTERVAL_SECS, MIN_INTERVAL_SECS, NewFolder,
+    PerformSyncRequest, PerformSyncStarted, Phase, Progress, RepositorySettings, SyncInfo, SyncJob,
+    SyncJobPage, SyncPreview, TriggerType,
 };
-use crate::remote::{self, RemoteError};
+use crate::remote::{RemoteError, RemoteSpec};
 use crate::repo::{self, RepoError};
+use crate::secrets::{Keyring, Secret, SecretError, SecretKind};
 use crate::store::{Device, Store, StoreError};
 use crate::sync::{self, SyncContext, SyncError, SyncOptions};
 use crate::trash::{self, TrashError, TrashItem};
@@ -56,6 +57,11 @@ pub enum EngineError {
     Trash(#[from] TrashError),
     #[error(transparent)]
     Rules(#[from] RulesError),
+    /// A credential is missing or was refused.
+    #[error("{0}")]
+    Credentials(String),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
     #[error("{0}")]
     Internal(String),
 }
@@ -92,6 +98,24 @@ impl EngineError {
             EngineError::NotFound(_)
             | EngineError::Store(StoreError::UnknownJob(_))
             | EngineError::Trash(TrashError::NotFound { .. }) => "not_found",
+            EngineError::Credentials(_)
+            | EngineError::Remote(RemoteError::Auth { .. })
+            | EngineError::Sync(SyncError::Remote(RemoteError::Auth { .. })) => "credentials",
+            EngineError::Secret(_) => "keyring",
+            EngineError::Repo(
+                RepoError::WrongPassphrase
+                | RepoError::PassphraseRequired
+                | RepoError::NotEncrypted { .. },
+            )
+            | EngineError::Sync(SyncError::Repo(
+                RepoError::WrongPassphrase
+                | RepoError::PassphraseRequired
+                | RepoError::NotEncrypted { .. },
+            )) => "passphrase",
+            EngineError::Remote(RemoteError::Unreachable { .. })
+            | EngineError::Sync(SyncError::Remote(RemoteError::Unreachable { .. })) => {
+                "unreachable"
+            }
             _ => "internal",
         }
     }
@@ -176,6 +200,11 @@ impl Engine {
         &self.echo
     }
 
+    /// This installation's entries in the OS keyring.
+    pub(crate) fn keyring(&self) -> Result<Keyring, SecretError> {
+        Keyring::new(&self.device.id)
+    }
+
     pub(crate) fn publish(&self, event: Event) {
         self.bus.publish(&event);
     }
@@ -195,41 +224,70 @@ impl Engine {
 
     // Folders.
 
-    /// Adds a folder synced to a repository `cloud_name` (default `main`) on `remote`.
-    /// The folder's directory is created when missing.
+    /// Adds a folder synced to a repository `cloud_name` (default `main`) on `remote`, a
+    /// remote that needs no credentials.
     pub fn add_folder(
         &self,
         name: &str,
         path: &Path,
-        remote_spec: &str,
+        remote: &str,
         cloud_name: Option<&str>,
     ) -> Result<Folder, EngineError> {
+        self.add_folder_with(&NewFolder {
+            name: name.to_owned(),
+            path: path.to_owned(),
+            repository: RepositorySettings {
+                remote: remote.to_owned(),
+                cloud_name: cloud_name.map(str::to_owned),
+                ..Default::default()
+            },
+        })
+    }
+
+    /// Adds a folder. The folder's directory is created when missing; its credentials go to
+    /// the OS keyring; an encrypted repository is opened (or created) first, so a wrong
+    /// passphrase is refused before anything is saved.
+    pub fn add_folder_with(&self, req: &NewFolder) -> Result<Folder, EngineError> {
+        let name = req.name.as_str();
         validate_folder_name(name)?;
-        let cloud_name = cloud_name.unwrap_or(DEFAULT_CLOUD_NAME);
+        let repo_settings = &req.repository;
+        let cloud_name = repo_settings
+            .cloud_name
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .unwrap_or(DEFAULT_CLOUD_NAME);
         repo::validate_cloud_name(cloud_name)?;
+        let path = &req.path;
         if !path.is_absolute() {
             return Err(EngineError::InvalidRequest(format!(
                 "{} is not an absolute path",
                 path.display()
             )));
         }
+        // Normalized, so one remote is always written the same way (duplicate checks below).
+        let spec = RemoteSpec::parse(&repo_settings.remote)?;
+        let remote = spec.to_url();
         std::fs::create_dir_all(path).map_err(|e| {
             EngineError::InvalidRequest(format!("cannot create {}: {e}", path.display()))
         })?;
         let path = path.canonicalize().map_err(|e| {
             EngineError::InvalidRequest(format!("cannot use {}: {e}", path.display()))
         })?;
-        let remote_path = PathBuf::from(remote_spec.strip_prefix("file://").unwrap_or(remote_spec));
-        // Opening validates the setting and creates a local remote's directory.
-        remote::open(remote_spec)?;
-        if let Ok(r) = remote_path.canonicalize()
-            && (r.starts_with(&path) || path.starts_with(&r))
-        {
-            return Err(EngineError::InvalidRequest(
-                "the remote directory and the folder must not contain one another".into(),
-            ));
+        if let Some(local) = &spec.path {
+            // Opening creates a local remote's directory.
+            crate::remote::open_spec(&spec, &Default::default())?;
+            if let Ok(r) = Path::new(local).canonicalize()
+                && (r.starts_with(&path) || path.starts_with(&r))
+            {
+                return Err(EngineError::InvalidRequest(
+                    "the remote directory and the folder must not contain one another".into(),
+                ));
+            }
         }
         for other in self.store.folders()? {
+            if other.name == name {
+                return Err(StoreError::FolderExists(name.to_owned()).into());
+            }
             if other.path.starts_with(&path) || path.starts_with(&other.path) {
                 return Err(EngineError::InvalidRequest(format!(
                     "{} overlaps the folder {:?} ({})",
@@ -238,17 +296,107 @@ impl Engine {
                     other.path.display()
                 )));
             }
-            if other.remote == remote_spec && other.cloud_name == cloud_name {
+            if other.remote == remote && other.cloud_name == cloud_name {
                 return Err(EngineError::InvalidRequest(format!(
-                    "the folder {:?} already syncs with {remote_spec} as {cloud_name:?}; pick another cloud name",
+                    "the folder {:?} already syncs with {remote} as {cloud_name:?}; pick another cloud name",
                     other.name
                 )));
             }
         }
-        let folder = Folder::new(name, path, remote_spec, cloud_name);
-        self.store.add_folder(&folder)?;
+        let secret = repo_settings
+            .secret
+            .as_ref()
+            .filter(|s| !s.expose().is_empty());
+        let passphrase = repo_settings
+            .passphrase
+            .as_ref()
+            .filter(|s| !s.expose().is_empty());
+        self.verify_repository(&remote, cloud_name, secret, passphrase)?;
+        let mut folder = Folder::new(name, path, &remote, cloud_name);
+        folder.encrypted = passphrase.is_some();
+        self.store_secrets(name, secret, passphrase)?;
+        if let Err(e) = self.store.add_folder(&folder) {
+            self.forget_secrets(&folder);
+            return Err(e.into());
+        }
         self.publish_folder(name);
         Ok(folder)
+    }
+
+    /// Points a folder at another remote or repository (e.g. encrypted, under a new cloud
+    /// name). Like a new cloud name, it restarts the folder's sync from scratch; the old
+    /// repository stays as it is.
+    pub fn set_folder_repository(
+        &self,
+        name: &str,
+        settings: &RepositorySettings,
+    ) -> Result<Folder, EngineError> {
+        let current = self.store.folder(name)?;
+        let _lock = FolderLock::try_take(&self.locks_dir(), name)?;
+        let cloud_name = settings
+            .cloud_name
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .unwrap_or(&current.cloud_name);
+        repo::validate_cloud_name(cloud_name)?;
+        let remote = RemoteSpec::parse(&settings.remote)?.to_url();
+        let secret = settings.secret.as_ref().filter(|s| !s.expose().is_empty());
+        let passphrase = settings
+            .passphrase
+            .as_ref()
+            .filter(|s| !s.expose().is_empty());
+        // A remote keeps its stored secret unless a new one is given.
+        let stored_secret = match secret {
+            Some(_) => None,
+            None => self.keyring()?.get(name, SecretKind::Remote)?,
+        };
+        self.verify_repository(
+            &remote,
+            cloud_name,
+            secret.or(stored_secret.as_ref()),
+            passphrase,
+        )?;
+        self.store_secrets(name, secret, passphrase)?;
+        self.store
+            .set_repository(name, &remote, cloud_name, passphrase.is_some())?;
+        if passphrase.is_none() {
+            self.keyring()?.delete(name, SecretKind::Passphrase)?;
+        }
+        self.publish_folder(name);
+        Ok(self.store.folder(name)?)
+    }
+
+    fn store_secrets(
+        &self,
+        folder: &str,
+        secret: Option<&Secret>,
+        passphrase: Option<&Secret>,
+    ) -> Result<(), EngineError> {
+        if secret.is_none() && passphrase.is_none() {
+            return Ok(());
+        }
+        let keyring = self.keyring()?;
+        if let Some(s) = secret {
+            keyring.set(folder, SecretKind::Remote, s)?;
+        }
+        if let Some(p) = passphrase {
+            keyring.set(folder, SecretKind::Passphrase, p)?;
+        }
+        Ok(())
+    }
+
+    /// Removes a folder's secrets from the keyring. Folders that never had any do not touch
+    /// the keyring (which may not exist on a machine using only local remotes).
+    fn forget_secrets(&self, folder: &Folder) {
+        let has_secret = RemoteSpec::parse(&folder.remote)
+            .map(|s| s.access_key_id.is_some() || s.user.is_some())
+            .unwrap_or(true);
+        if !(has_secret || folder.encrypted) {
+            return;
+        }
+        if let Err(e) = self.keyring().and_then(|k| k.forget_folder(&folder.name)) {
+            tracing::warn!(folder = %folder.name, "cannot remove the folder's secrets from the keyring: {e}");
+        }
     }
 
     pub fn folders(&self) -> Result<Vec<Folder>, EngineError> {
@@ -262,9 +410,10 @@ impl Engine {
     /// Stops syncing a folder. Its files and its repository stay as they are.
     pub fn remove_folder(&self, name: &str) -> Result<(), EngineError> {
         // Checked first: the lock file is named after the folder.
-        self.store.folder(name)?;
+        let folder = self.store.folder(name)?;
         let _lock = FolderLock::try_take(&self.locks_dir(), name)?;
         self.store.remove_folder(name)?;
+        self.forget_secrets(&folder);
         self.publish(Event::FolderRemoved(name.to_owned()));
         Ok(())
     }
@@ -523,7 +672,9 @@ impl Engine {
         let mut out = Vec::new();
         for folder in targets {
             let reporter = Reporter::new(quiet.clone(), None, 0, &folder.name);
+            let access = self.access(&folder, None)?;
             let ctx = SyncContext {
+                access: &access,
                 store: &self.store,
                 device: &self.device,
                 folder: &folder,
@@ -634,13 +785,14 @@ impl Engine {
         Ok(FolderInfo {
             name: f.name.clone(),
             path: f.path.clone(),
-            provider_name: remote::provider_name(&f.remote).to_owned(),
+            provider_name: crate::remote::provider_name(&f.remote).to_owned(),
             remote: f.remote.clone(),
             cloud_name: f.cloud_name.clone(),
             enabled: f.enabled,
             sync_mode: f.sync_mode,
             interval_secs: f.interval_secs,
             watch: f.watch,
+            encrypted: f.encrypted,
             syncing,
             progress,
             last_job: self.store.last_job(&f.name)?,
@@ -677,7 +829,7 @@ impl Engine {
     // History.
 
     pub fn snapshots(&self, folder: &str) -> Result<Vec<SnapshotInfo>, EngineError> {
-        history::snapshots(&self.store.folder(folder)?)
+        history::snapshots(&self.open_repo(&self.store.folder(folder)?)?)
     }
 
     pub fn snapshot_files(
@@ -686,7 +838,14 @@ impl Engine {
         snapshot: &str,
         path: &str,
     ) -> Result<Vec<FileInfo>, EngineError> {
-        history::files(&self.store, &self.store.folder(folder)?, snapshot, path)
+        let folder = self.store.folder(folder)?;
+        history::files(
+            &self.store,
+            &self.open_repo(&folder)?,
+            &folder,
+            snapshot,
+            path,
+        )
     }
 
     pub fn restore(
@@ -696,11 +855,13 @@ impl Engine {
         path: &str,
         to: &Path,
     ) -> Result<RestoreReport, EngineError> {
-        history::restore(&self.store, &self.store.folder(folder)?, snapshot, path, to)
+        let folder = self.store.folder(folder)?;
+        let repo = self.open_repo(&folder)?;
+        history::restore(&self.store, &repo, &folder, snapshot, path, to)
     }
 
     pub fn check(&self, folder: &str) -> Result<CheckReport, EngineError> {
-        history::check(&self.store.folder(folder)?)
+        history::check_repo(&self.open_repo(&self.store.folder(folder)?)?)
     }
 
     // Trash.

@@ -11,8 +11,7 @@ use crate::engine::EngineError;
 use crate::events::{EventBus, Reporter};
 use crate::model::Folder;
 use crate::relpath::{self, RelPath};
-use crate::remote;
-use crate::repo::pack;
+use crate::repo::pack::BlobKind;
 use crate::repo::tree::{BlobRef, Entry, Hash, Kind, Tree};
 use crate::repo::{Repo, Snapshot};
 use crate::store::Store;
@@ -85,16 +84,8 @@ impl CheckReport {
     }
 }
 
-fn open_repo(folder: &Folder) -> Result<Repo, EngineError> {
-    Ok(Repo::open(
-        remote::open(&folder.remote)?,
-        &folder.cloud_name,
-    )?)
-}
-
 /// Every snapshot in the folder's repository, newest first.
-pub fn snapshots(folder: &Folder) -> Result<Vec<SnapshotInfo>, EngineError> {
-    let repo = open_repo(folder)?;
+pub fn snapshots(repo: &Repo) -> Result<Vec<SnapshotInfo>, EngineError> {
     let mut heads: HashMap<String, Vec<String>> = HashMap::new();
     for h in repo.heads()?.into_iter().flatten() {
         heads.entry(h.snapshot).or_default().push(h.device);
@@ -180,13 +171,13 @@ fn lookup(
 /// The live entries of a directory in a snapshot.
 pub fn files(
     store: &Store,
+    repo: &Repo,
     folder: &Folder,
     snapshot: &str,
     path: &str,
 ) -> Result<Vec<FileInfo>, EngineError> {
-    let repo = open_repo(folder)?;
-    let (_, snap) = find_snapshot(&repo, snapshot)?;
-    let trees = RepoTrees::new(&repo, store, &folder.name);
+    let (_, snap) = find_snapshot(repo, snapshot)?;
+    let trees = RepoTrees::new(repo, store, &folder.name);
     let rel = relpath::parse_user(path).map_err(EngineError::InvalidRequest)?;
     let dir = match lookup(&trees, &snap.root, &rel)? {
         None => Some(snap.root),
@@ -224,14 +215,14 @@ pub fn files(
 /// Restores a file or directory of a snapshot into `to` (a directory), never overwriting.
 pub fn restore(
     store: &Store,
+    repo: &Repo,
     folder: &Folder,
     snapshot: &str,
     path: &str,
     to: &Path,
 ) -> Result<RestoreReport, EngineError> {
-    let repo = open_repo(folder)?;
-    let (_, snap) = find_snapshot(&repo, snapshot)?;
-    let trees = RepoTrees::new(&repo, store, &folder.name);
+    let (_, snap) = find_snapshot(repo, snapshot)?;
+    let trees = RepoTrees::new(repo, store, &folder.name);
     let rel = relpath::parse_user(path).map_err(EngineError::InvalidRequest)?;
     std::fs::create_dir_all(to)
         .map_err(|e| EngineError::InvalidRequest(format!("cannot create {}: {e}", to.display())))?;
@@ -275,7 +266,7 @@ pub fn restore(
     let trash = Trash::new(to, 0);
     let applied = Applier {
         root: to,
-        repo: &repo,
+        repo,
         trash: &trash,
         reporter: &reporter,
         // A restore is the user's doing: a watched folder should sync it.
@@ -316,9 +307,9 @@ fn collect(
     Ok(())
 }
 
-/// Verifies every object reachable from every snapshot and head: present, hash valid.
-pub fn check(folder: &Folder) -> Result<CheckReport, EngineError> {
-    let repo = open_repo(folder)?;
+/// Verifies every object reachable from every snapshot and head: present, hash valid. In an
+/// encrypted repository every pack header and blob is also authenticated with its key.
+pub fn check_repo(repo: &Repo) -> Result<CheckReport, EngineError> {
     let mut report = CheckReport::default();
     let mut roots = Vec::new();
     for h in repo.heads()? {
@@ -339,16 +330,19 @@ pub fn check(folder: &Folder) -> Result<CheckReport, EngineError> {
     }
     // Walk trees, collecting every referenced blob by pack.
     // Every referenced blob, by pack and offset: each pack is then read once.
-    let mut by_pack: BTreeMap<Hash, BTreeMap<u64, BlobRef>> = BTreeMap::new();
+    let mut by_pack: BTreeMap<Hash, BTreeMap<u64, (BlobRef, BlobKind)>> = BTreeMap::new();
     let mut seen_trees = HashSet::new();
     let mut stack = roots;
     while let Some(r) = stack.pop() {
         if !seen_trees.insert(r.hash) {
             continue;
         }
-        by_pack.entry(r.pack).or_default().insert(r.offset, r);
+        by_pack
+            .entry(r.pack)
+            .or_default()
+            .insert(r.offset, (r, BlobKind::Tree));
         let tree = match repo
-            .read_blob(&r)
+            .read_blob_as(&r, BlobKind::Tree)
             .map_err(|e| e.to_string())
             .and_then(|b| Tree::decode(&b))
         {
@@ -363,7 +357,10 @@ pub fn check(folder: &Folder) -> Result<CheckReport, EngineError> {
         report.trees += 1;
         for e in &tree.entries {
             for c in &e.chunks {
-                by_pack.entry(c.pack).or_default().insert(c.offset, *c);
+                by_pack
+                    .entry(c.pack)
+                    .or_default()
+                    .insert(c.offset, (*c, BlobKind::Data));
             }
             if let Some(sub) = e.sub {
                 stack.push(sub);
@@ -388,19 +385,14 @@ pub fn check(folder: &Folder) -> Result<CheckReport, EngineError> {
                 continue;
             }
         };
-        if let Err(e) = pack::parse_header(&bytes) {
+        if let Err(e) = repo.parse_pack(pack_id, &bytes) {
             report
                 .errors
                 .push(format!("pack {}: {e}", hex::encode(pack_id)));
         }
-        for r in blobs.values() {
+        for (r, kind) in blobs.values() {
             report.blobs += 1;
-            let start = r.offset as usize;
-            let result = bytes
-                .get(start..start + r.len as usize)
-                .ok_or_else(|| "blob lies past the end of the pack".to_string())
-                .and_then(|stored| pack::open_blob(stored, r).map(|_| ()));
-            if let Err(e) = result {
+            if let Err(e) = repo.open_blob_in_pack(&bytes, r, *kind) {
                 report.errors.push(format!(
                     "blob {} in pack {}: {e}",
                     hex::encode(r.hash),

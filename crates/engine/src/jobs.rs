@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::access::retry_reporter;
 use crate::engine::{Engine, EngineError};
 use crate::events::{Reporter, lock};
 use crate::model::{Event, JobStatus, PushMode, SyncJob};
@@ -81,7 +82,9 @@ pub fn execute(engine: &Engine, job: SyncJob, folder_lock: FolderLock) -> SyncJo
             reporter.begin();
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let folder = store.folder(&job.folder)?;
+                let access = engine.access(&folder, Some(retry_reporter(&reporter)))?;
                 let ctx = SyncContext {
+                    access: &access,
                     store,
                     device: engine.device(),
                     folder: &folder,

@@ -1,6 +1,7 @@
 //! The Syncdesk sync engine: scan, repository format, merge, jobs and events.
 //! It knows nothing of GUIs or HTTP; the desktop shell, the API and the CLI call into it.
 
+pub mod access;
 pub mod background;
 pub mod clock;
 pub mod echo;
@@ -17,6 +18,7 @@ pub mod remote;
 pub mod repo;
 pub mod scan;
 pub mod schedule;
+pub mod secrets;
 pub mod store;
 pub mod sync;
 pub mod trash;

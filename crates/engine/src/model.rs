@@ -11,6 +11,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::secrets::Secret;
+
 /// Identifier of a job record.
 pub type JobId = i64;
 
@@ -21,7 +23,8 @@ pub type JobId = i64;
 pub struct Folder {
     pub name: String,
     pub path: PathBuf,
-    /// Where repositories live: for now a local directory.
+    /// Where repositories live, as a remote URL (see `RemoteSpec`): a local directory path,
+    /// `s3://…` or `webdav+http(s)://…`. Never holds a secret.
     pub remote: String,
     /// Repository name under the remote; defaults to `main`.
     pub cloud_name: String,
@@ -35,6 +38,9 @@ pub struct Folder {
     /// Sync an automatic folder soon after its files change.
     #[serde(default = "default_watch")]
     pub watch: bool,
+    /// The repository is end-to-end encrypted; its passphrase is in the OS keyring.
+    #[serde(default)]
+    pub encrypted: bool,
 }
 
 pub const DEFAULT_CLOUD_NAME: &str = "main";
@@ -67,6 +73,38 @@ pub enum SyncMode {
     CompletelyManual,
 }
 
+/// Where a folder syncs: a remote (URL, see `RemoteSpec`), the repository's name on it, and
+/// the credentials, which go to the OS keyring and nowhere else.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "camelCase")]
+pub struct RepositorySettings {
+    pub remote: String,
+    /// Defaults to `main`.
+    #[serde(default)]
+    #[ts(optional)]
+    pub cloud_name: Option<String>,
+    /// The S3 secret access key or the WebDAV password, when the remote has a key id or user.
+    #[serde(default)]
+    #[ts(optional)]
+    pub secret: Option<Secret>,
+    /// Encrypts the repository (a new one) or opens an encrypted one.
+    #[serde(default)]
+    #[ts(optional)]
+    pub passphrase: Option<Secret>,
+}
+
+/// A folder to add.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "camelCase")]
+pub struct NewFolder {
+    pub name: String,
+    pub path: PathBuf,
+    #[serde(flatten)]
+    pub repository: RepositorySettings,
+}
+
 /// The settings of a folder a user can change after adding it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -90,6 +128,7 @@ impl Folder {
             sync_mode: SyncMode::default(),
             interval_secs: DEFAULT_INTERVAL_SECS,
             watch: true,
+            encrypted: false,
         }
     }
 
@@ -476,6 +515,7 @@ pub struct FolderInfo {
     pub sync_mode: SyncMode,
     pub interval_secs: u32,
     pub watch: bool,
+    pub encrypted: bool,
     pub syncing: bool,
     pub progress: Progress,
     pub last_job: Option<SyncJob>,

@@ -11,8 +11,6 @@ use std::sync::Arc;
 use common::{Device, World};
 use proptest::prelude::*;
 use syncdesk_engine::model::{JobStatus, PerformSyncRequest};
-use syncdesk_engine::remote;
-use syncdesk_engine::repo::Repo;
 use syncdesk_engine::repo::tree::{Kind, Tree};
 
 const PATHS: [&str; 5] = ["a.txt", "b.txt", "d/c.txt", "d/e/f.txt", "g"];
@@ -78,7 +76,7 @@ fn sync_checked(d: &Device) -> Result<BTreeSet<Vec<u8>>, TestCaseError> {
 
 /// BLAKE3 hashes of every file version in every snapshot of the repository.
 fn history(w: &World) -> BTreeSet<[u8; 32]> {
-    let repo = Repo::open(remote::open(w.remote.to_str().unwrap()).unwrap(), "main").unwrap();
+    let repo = w.repo();
     let mut out = BTreeSet::new();
     let mut stack: Vec<_> = repo
         .list_snapshots()

@@ -1,4 +1,4 @@
-import type { ApiError, JobStatus, JobType, Phase, PushMode, SyncMode, TriggerType } from './model';
+import type { ApiError, JobStatus, JobType, Phase, ProbeStepName, PushMode, SyncMode, TriggerType } from './model';
 import type { MessageKey } from './i18n/en';
 import type { I18n } from './i18n/i18n.svelte';
 import { KNOWN_ERROR_CODES } from './client/errors';
@@ -13,6 +13,7 @@ export const jobTypeLabel = (i18n: I18n, s: JobType) => i18n.t(`jobType.${s}`);
 export const triggerLabel = (i18n: I18n, s: TriggerType) => i18n.t(`trigger.${s}`);
 export const phaseLabel = (i18n: I18n, s: Phase) => i18n.t(`phase.${s}`);
 export const syncModeLabel = (i18n: I18n, s: SyncMode) => i18n.t(`syncMode.${s}`);
+export const probeStepLabel = (i18n: I18n, s: ProbeStepName) => i18n.t(`probe.${s}`);
 
 /** The `pushMode` that repeats a job of this type. */
 export function pushModeOf(t: JobType): PushMode {

@@ -1,24 +1,57 @@
-//! `folder add | list | remove | set`.
+//! `folder add | list | remove | set | set-remote | set-secret | set-passphrase |
+//! change-passphrase`.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use syncdesk_engine::model::{Folder, SyncMode};
+use syncdesk_engine::model::{Folder, NewFolder, SyncMode};
 
-use super::Ctx;
-use crate::args::{FolderCommand, FolderSetArgs};
+use super::{Ctx, remote};
+use crate::args::{FolderCommand, FolderSetArgs, RepositoryArgs};
 use crate::exit::Exit;
 use crate::output::{self, Table};
+use crate::secret_input::SecretInput;
 
 pub fn run(ctx: &Ctx, command: FolderCommand) -> Result<Exit> {
     match command {
         FolderCommand::Add {
             name,
             path,
-            remote,
-            cloud_name,
-        } => add(ctx, &name, &path, &remote, cloud_name.as_deref()),
+            repository,
+        } => add(ctx, &name, &path, &repository),
+        FolderCommand::SetRemote { name, repository } => {
+            ctx.engine.folder(&name)?;
+            let settings = remote::repository_settings(&repository, &mut SecretInput::default())?;
+            let folder = ctx.engine.set_folder_repository(&name, &settings)?;
+            report_repository(ctx, &folder, "now syncs")
+        }
+        FolderCommand::SetSecret { name, stdin } => {
+            let secret = SecretInput::default().read("secret", stdin, "--stdin")?;
+            ctx.engine.set_remote_secret(&name, &secret)?;
+            done(ctx, &name, "secret stored in the OS keyring")
+        }
+        FolderCommand::SetPassphrase { name, stdin } => {
+            let p = SecretInput::default().read("passphrase", stdin, "--stdin")?;
+            ctx.engine.set_passphrase(&name, &p)?;
+            done(
+                ctx,
+                &name,
+                "passphrase checked and stored in the OS keyring",
+            )
+        }
+        FolderCommand::ChangePassphrase { name, stdin } => {
+            ctx.engine.folder(&name)?;
+            let mut input = SecretInput::default();
+            let old = input.read("current passphrase", stdin, "--stdin")?;
+            let new = input.new_passphrase(stdin, "--stdin")?;
+            ctx.engine.change_passphrase(&name, &old, &new)?;
+            done(
+                ctx,
+                &name,
+                "passphrase changed; other devices need the new one (folder set-passphrase)",
+            )
+        }
         FolderCommand::List => list(ctx),
         FolderCommand::Set(args) => set(ctx, &args),
         FolderCommand::Remove { name } => {
@@ -38,27 +71,40 @@ pub fn run(ctx: &Ctx, command: FolderCommand) -> Result<Exit> {
     }
 }
 
-fn add(ctx: &Ctx, name: &str, path: &Path, remote: &str, cloud_name: Option<&str>) -> Result<Exit> {
+fn add(ctx: &Ctx, name: &str, path: &Path, repository: &RepositoryArgs) -> Result<Exit> {
     // The engine stores absolute paths; people type relative ones.
     let path =
         std::path::absolute(path).with_context(|| format!("cannot use {}", path.display()))?;
-    let remote = if remote.contains("://") || remote.is_empty() {
-        remote.to_owned()
-    } else {
-        let abs = std::path::absolute(remote).with_context(|| format!("cannot use {remote}"))?;
-        abs.to_string_lossy().into_owned()
-    };
-    let folder = ctx.engine.add_folder(name, &path, &remote, cloud_name)?;
+    let settings = remote::repository_settings(repository, &mut SecretInput::default())?;
+    let folder = ctx.engine.add_folder_with(&NewFolder {
+        name: name.to_owned(),
+        path,
+        repository: settings,
+    })?;
+    report_repository(ctx, &folder, "added, syncing")
+}
+
+fn report_repository(ctx: &Ctx, folder: &Folder, what: &str) -> Result<Exit> {
     if ctx.json {
-        output::json(&folder)?;
+        output::json(folder)?;
     } else {
         output::print(&format!(
-            "added folder {} ({}) syncing with {} as {}\n",
+            "folder {} ({}) {what} with {} as {}{}\n",
             folder.name,
             folder.path.display(),
             folder.remote,
-            folder.cloud_name
+            folder.cloud_name,
+            if folder.encrypted { " (encrypted)" } else { "" }
         ))?;
+    }
+    Ok(Exit::Ok)
+}
+
+fn done(ctx: &Ctx, name: &str, what: &str) -> Result<Exit> {
+    if ctx.json {
+        output::json(&json!({ "folder": name, "ok": true }))?;
+    } else {
+        output::print(&format!("{name}: {what}\n"))?;
     }
     Ok(Exit::Ok)
 }

@@ -8,6 +8,7 @@ mod history;
 mod ignore;
 mod info;
 mod jobs;
+mod remote;
 mod summary;
 mod sync;
 mod trash;
@@ -32,6 +33,7 @@ pub struct Ctx {
 pub fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
     match command {
         Command::Folder(c) => folder::run(ctx, c),
+        Command::Remote(c) => remote::run(ctx, c),
         Command::Sync(args) => sync::run(ctx, &args),
         Command::Info => info::run(ctx),
         Command::Jobs(c) => jobs::run(ctx, c),

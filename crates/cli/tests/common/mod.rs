@@ -9,9 +9,11 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-/// A temporary world: one remote directory, and devices with their own state and folder.
+/// A temporary world: one remote (a local directory, or the server `SYNCDESK_TEST_BACKEND`
+/// names), and devices with their own state and folder.
 pub struct World {
     pub root: tempfile::TempDir,
+    pub test_remote: syncdesk_testkit::backend::TestRemote,
 }
 
 pub struct Device {
@@ -21,9 +23,9 @@ pub struct Device {
 
 impl World {
     pub fn new() -> World {
-        World {
-            root: tempfile::tempdir().expect("temp dir"),
-        }
+        let root = tempfile::tempdir().expect("temp dir");
+        let test_remote = syncdesk_testkit::backend::fresh_remote(&root.path().join("remote"));
+        World { root, test_remote }
     }
 
     pub fn remote(&self) -> PathBuf {
@@ -40,15 +42,34 @@ impl World {
             state: self.path(&format!("state-{name}")),
             folder: self.path(&format!("folder-{name}")),
         };
-        let out = d.run(&[
+        let mut args = vec![
             "folder",
             "add",
             "docs",
             d.folder.to_str().expect("utf-8 temp path"),
             "--remote",
-            self.remote().to_str().expect("utf-8 temp path"),
-        ]);
-        assert_ok(&out);
+            &self.test_remote.url,
+        ];
+        let mut cmd = d.cmd();
+        if let Some(secret) = &self.test_remote.secret {
+            args.push(if self.test_remote.url.starts_with("s3://") {
+                "--secret-stdin"
+            } else {
+                "--password-stdin"
+            });
+            cmd.stdin(Stdio::piped());
+            let mut child = cmd
+                .args(&args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run syncdesk-cli");
+            use std::io::Write;
+            writeln!(child.stdin.take().expect("piped stdin"), "{secret}").expect("write stdin");
+            assert_ok(&child.wait_with_output().expect("run syncdesk-cli"));
+            return d;
+        }
+        assert_ok(&run(cmd.args(&args)));
         d
     }
 }

@@ -103,6 +103,20 @@ impl Remote for LocalRemote {
         }
     }
 
+    fn stat(&self, key: &str) -> Result<Option<ObjectInfo>, RemoteError> {
+        match fs::metadata(self.path(key)) {
+            Ok(meta) if meta.is_file() => Ok(Some(ObjectInfo {
+                key: key.into(),
+                size: meta.len(),
+            })),
+            Ok(_) => Ok(None),
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                Ok(None)
+            }
+            Err(e) => Err(io("stat", key, e)),
+        }
+    }
+
     fn describe(&self) -> String {
         format!("local directory {}", self.root.display())
     }
@@ -176,7 +190,21 @@ mod tests {
         assert_eq!(keys, ["main/heads/abc"]);
         assert_eq!(r.list("main/").unwrap().len(), 2);
         assert!(r.list("other/").unwrap().is_empty());
+        assert_eq!(
+            r.stat("main/packs/00/x").unwrap(),
+            Some(ObjectInfo {
+                key: "main/packs/00/x".into(),
+                size: 10
+            })
+        );
+        assert_eq!(
+            r.stat("main/packs/00").unwrap(),
+            None,
+            "a directory is no object"
+        );
+        assert_eq!(r.stat("main/packs/00/x/y").unwrap(), None);
         r.delete("main/heads/abc").unwrap();
         assert!(r.get("main/heads/abc").unwrap_err().is_not_found());
+        assert_eq!(r.stat("main/heads/abc").unwrap(), None);
     }
 }

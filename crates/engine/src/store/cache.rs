@@ -42,6 +42,22 @@ impl Store {
         })
     }
 
+    /// Forgets where these blobs are (their pack turned out not to be stored).
+    pub fn forget_blob_locations(
+        &self,
+        folder: &str,
+        hashes: &[[u8; 32]],
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let mut stmt =
+                tx.prepare("DELETE FROM blob_locations WHERE folder = ?1 AND hash = ?2")?;
+            for hash in hashes {
+                stmt.execute((folder, hash))?;
+            }
+            Ok(())
+        })
+    }
+
     /// A cached tree object of the folder's repository; an unknown folder is a miss.
     pub fn cached_tree(&self, folder: &str, id: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
         self.read(|tx| {

@@ -8,7 +8,7 @@ use super::{FolderState, Store, StoreError, folder_exists};
 use crate::model::{Folder, FolderSettings};
 
 const FOLDER_COLUMNS: &str =
-    "name, path, remote, cloud_name, enabled, sync_mode, interval_secs, watch";
+    "name, path, remote, cloud_name, enabled, sync_mode, interval_secs, watch, encrypted";
 
 impl Store {
     pub fn add_folder(&self, folder: &Folder) -> Result<(), StoreError> {
@@ -19,8 +19,8 @@ impl Store {
             }
             tx.execute(
                 "INSERT INTO folders (name, path, remote, cloud_name, enabled, sync_mode,
-                                      interval_secs, watch)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                      interval_secs, watch, encrypted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 (
                     &folder.name,
                     &path,
@@ -30,6 +30,7 @@ impl Store {
                     folder.sync_mode.as_str(),
                     folder.interval_secs,
                     folder.watch,
+                    folder.encrypted,
                 ),
             )?;
             Ok(())
@@ -128,6 +129,35 @@ impl Store {
         })
     }
 
+    /// Points the folder at another repository (remote, cloud name, encryption) and resets
+    /// its sync base like [`Store::set_cloud_name`]. No-op if nothing changes.
+    pub fn set_repository(
+        &self,
+        name: &str,
+        remote: &str,
+        cloud_name: &str,
+        encrypted: bool,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let current: (String, String, bool) = tx
+                .query_row(
+                    "SELECT remote, cloud_name, encrypted FROM folders WHERE name = ?1",
+                    [name],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .optional()?
+                .ok_or_else(|| StoreError::UnknownFolder(name.to_owned()))?;
+            if current == (remote.to_owned(), cloud_name.to_owned(), encrypted) {
+                return Ok(());
+            }
+            tx.execute(
+                "UPDATE folders SET remote = ?2, cloud_name = ?3, encrypted = ?4 WHERE name = ?1",
+                (name, remote, cloud_name, encrypted),
+            )?;
+            reset_base(tx, name)
+        })
+    }
+
     /// Forgets everything tied to the folder's repository (as when it changes): the base,
     /// the heads written and the remote caches. Local stat+hash rows stay valid.
     pub fn reset_base(&self, name: &str) -> Result<(), StoreError> {
@@ -185,6 +215,7 @@ fn folder_from_row(row: &Row<'_>) -> Result<Folder, StoreError> {
             .map_err(|e| StoreError::Corrupt(format!("sync mode of folder {name:?}: {e}")))?,
         interval_secs: row.get(6)?,
         watch: row.get(7)?,
+        encrypted: row.get(8)?,
         name,
         path,
     })

@@ -230,6 +230,7 @@ pub(crate) mod tests {
             sync_mode: crate::model::SyncMode::Automatic,
             interval_secs: crate::model::DEFAULT_INTERVAL_SECS,
             watch: true,
+            encrypted: false,
         }
     }
 

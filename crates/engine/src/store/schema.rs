@@ -109,6 +109,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX jobs_by_folder_status ON jobs (folder, status, id);
     "#,
+    // 4: end-to-end encrypted repositories (the passphrase itself is in the OS keyring).
+    r#"
+    ALTER TABLE folders ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -14,6 +14,7 @@ use crate::echo::EchoLog;
 use crate::events::{Reporter, lock};
 use crate::model::LogLevel;
 use crate::relpath::{self, RelPath};
+use crate::repo::pack::BlobKind;
 use crate::repo::tree::{Entry, Hash, Kind};
 use crate::repo::{Repo, RepoError};
 use crate::scan::{stat_key, temp_name};
@@ -247,7 +248,7 @@ impl Applier<'_> {
         for chunk in &entry.chunks {
             let data = self
                 .repo
-                .read_blob(chunk)
+                .read_blob_as(chunk, BlobKind::Data)
                 .map_err(|source| ApplyError::Download {
                     path: relpath::display(rel),
                     source,

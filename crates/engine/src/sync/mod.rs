@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rayon::prelude::*;
 
+use crate::access::RepoAccess;
 use crate::clock;
 use crate::echo::EchoLog;
 use crate::events::Reporter;
@@ -20,8 +21,8 @@ use crate::model::{
     Folder, JobId, JobStatus, LogLevel, Phase, PushMode, SyncJobStats, SyncPreview,
 };
 use crate::relpath::{self, RelPath};
-use crate::remote::{self, RemoteError};
-use crate::repo::{Head, Repo, RepoError, Snapshot};
+use crate::remote::RemoteError;
+use crate::repo::{Head, RepoError, Snapshot};
 use crate::scan::{self, LocalKind, STATE_DIR, ScanError, ScanOptions};
 use crate::store::{Device, IndexRow, Store, StoreError};
 use crate::trash::{self, Trash};
@@ -82,6 +83,8 @@ pub enum SyncError {
 }
 
 pub struct SyncContext<'a> {
+    /// The folder's remote, opened with its credentials.
+    pub access: &'a RepoAccess,
     pub store: &'a Store,
     pub device: &'a Device,
     pub folder: &'a Folder,
@@ -104,6 +107,7 @@ pub struct SyncOutcome {
 
 pub fn run(ctx: &SyncContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, SyncError> {
     let SyncContext {
+        access,
         store,
         device,
         folder,
@@ -146,7 +150,7 @@ pub fn run(ctx: &SyncContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, Syn
     }
 
     reporter.phase(Phase::Fetching, 0, 0);
-    let repo = Repo::open(remote::open(&folder.remote)?, &folder.cloud_name)?;
+    let repo = access.open_repo()?;
     let mut base_snapshot = state.base_snapshot.clone();
     match repo.head(&device.id)? {
         Some(h) => {
@@ -399,6 +403,8 @@ pub fn run(ctx: &SyncContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, Syn
     let mut totals = Totals::default();
     let root_ref = trees::build(&plan.root, &uploaded, &packer, &trees, &mut totals)?;
     packer.flush()?;
+    // Before a snapshot names them: the packs must really be there.
+    packer.verify_stored()?;
     stats.files_uploaded = uploaded.len() as u64;
     stats.bytes_uploaded = packer
         .stored_bytes
@@ -420,6 +426,10 @@ pub fn run(ctx: &SyncContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, Syn
         }
     };
 
+    // Before anything local changes or a head names it: the snapshot must really be there.
+    if base_snapshot.as_deref() != Some(snapshot.as_str()) {
+        repo.snapshot(&snapshot)?;
+    }
     crate::failpoint::hit("snapshot-written");
 
     // Apply locally, then publish the head.

@@ -41,11 +41,14 @@ impl TreeSource for RepoTrees<'_> {
             .cached_tree(self.folder, &r.hash)
             .map_err(|e| e.to_string())?
             // Cached bytes are verified like remote ones: a damaged cache must not poison a merge.
-            .filter(|bytes| *blake3::hash(bytes).as_bytes() == r.hash);
+            .filter(|bytes| self.repo.blob_id(bytes) == r.hash);
         let bytes = match cached {
             Some(b) => b,
             None => {
-                let b = self.repo.read_blob(r).map_err(|e| e.to_string())?;
+                let b = self
+                    .repo
+                    .read_blob_as(r, BlobKind::Tree)
+                    .map_err(|e| e.to_string())?;
                 self.store
                     .cache_tree(self.folder, &r.hash, &b)
                     .map_err(|e| e.to_string())?;

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use crate::events::lock;
 use crate::repo::chunk::for_each_chunk;
-use crate::repo::pack::{self, BlobKind, PackWriter, SealedBlob};
+use crate::repo::pack::{BlobKind, PackWriter, SealedBlob};
 use crate::repo::tree::{BlobRef, Codec, Hash};
 use crate::repo::{Repo, RepoError};
 use crate::scan::stat_key;
@@ -30,6 +30,10 @@ pub enum UploadError {
     Unstable { path: String },
     #[error("{path} is no longer a regular file")]
     NotAFile { path: String },
+    #[error(
+        "the remote accepted pack {pack} but does not hold it ({found}); nothing was committed and the next sync uploads it again. If this repeats, the server is losing data."
+    )]
+    Lost { pack: String, found: String },
 }
 
 /// A file as it was read for upload.
@@ -56,6 +60,8 @@ pub struct Packer<'a> {
     added: Mutex<HashMap<Hash, BlobRef>>,
     /// Bytes of packs stored, for stats.
     pub stored_bytes: std::sync::atomic::AtomicU64,
+    /// The packs stored during this sync: id, size, and the blobs in it.
+    stored: Mutex<Vec<(Hash, u64, Vec<Hash>)>>,
 }
 
 impl<'a> Packer<'a> {
@@ -67,6 +73,7 @@ impl<'a> Packer<'a> {
             open: Mutex::new(None),
             added: Mutex::new(HashMap::new()),
             stored_bytes: Default::default(),
+            stored: Mutex::new(Vec::new()),
         }
     }
 
@@ -91,12 +98,7 @@ impl<'a> Packer<'a> {
             let mut open = lock(&self.open);
             if open.is_none() {
                 *open = Some(OpenPack {
-                    writer: PackWriter::new(crate::random::bytes().map_err(|source| {
-                        UploadError::Read {
-                            path: "random source".into(),
-                            source,
-                        }
-                    })?),
+                    writer: self.repo.new_pack()?,
                     refs: Vec::new(),
                 });
             }
@@ -137,6 +139,31 @@ impl<'a> Packer<'a> {
         let entries: Vec<(Hash, Vec<u8>)> =
             pack.refs.iter().map(|r| (r.hash, encode_ref(r))).collect();
         self.store.put_blob_locations(self.folder, &entries)?;
+        lock(&self.stored).push((
+            id,
+            bytes.len() as u64,
+            pack.refs.iter().map(|r| r.hash).collect(),
+        ));
+        Ok(())
+    }
+
+    /// Checks that every pack this sync stored is on the remote with its full size, before
+    /// anything names them: some servers answer a PUT with success and then do not have the
+    /// object. A missing pack's blobs are forgotten, so the next sync uploads them again.
+    pub fn verify_stored(&self) -> Result<(), UploadError> {
+        let stored = std::mem::take(&mut *lock(&self.stored));
+        for (id, size, blobs) in stored {
+            let found = match self.repo.stat_pack(&id)? {
+                Some(n) if n == size => continue,
+                Some(n) => format!("{n} of {size} bytes"),
+                None => "missing".to_owned(),
+            };
+            self.store.forget_blob_locations(self.folder, &blobs)?;
+            return Err(UploadError::Lost {
+                pack: hex::encode(id),
+                found,
+            });
+        }
         Ok(())
     }
 
@@ -147,21 +174,13 @@ impl<'a> Packer<'a> {
         raw: &[u8],
         compress: bool,
     ) -> Result<(BlobRef, bool), UploadError> {
-        let hash = *blake3::hash(raw).as_bytes();
+        // The repository's id: keyed in an encrypted repository, so the ids stored in the
+        // repository (and in the local location cache) never reveal plaintext hashes.
+        let hash = self.repo.blob_id(raw);
         if let Some(r) = self.lookup(&hash)? {
             return Ok((r, false));
         }
-        let sealed = if compress {
-            pack::seal(kind, raw)
-        } else {
-            SealedBlob {
-                hash,
-                kind,
-                raw_len: raw.len() as u32,
-                codec: Codec::Raw,
-                stored: raw.to_vec(),
-            }
-        };
+        let sealed: SealedBlob = self.repo.seal_blob(hash, kind, raw, compress)?;
         Ok((self.add(&sealed)?, true))
     }
 
@@ -244,7 +263,7 @@ mod tests {
     fn setup() -> (tempfile::TempDir, Repo, Store) {
         let dir = tempfile::tempdir().unwrap();
         let remote = Arc::new(LocalRemote::new(dir.path().join("remote")).unwrap());
-        let repo = Repo::open(remote, "main").unwrap();
+        let repo = Repo::open(remote, "main", None).unwrap();
         let store = Store::open(&dir.path().join("state")).unwrap();
         store
             .add_folder(&Folder::new(
@@ -299,6 +318,28 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, UploadError::Unstable { .. }), "{err}");
         assert!(err.to_string().contains("kept changing"));
+    }
+
+    #[test]
+    fn an_encrypted_repository_gets_keyed_ids_and_sealed_packs() {
+        let (dir, _, store) = setup();
+        let remote = Arc::new(LocalRemote::new(dir.path().join("remote")).unwrap());
+        let repo =
+            Repo::open_with_kdf(remote, "secret", Some("pw"), crate::repo::keys::TEST_KDF).unwrap();
+        let path = dir.path().join("notes.txt");
+        let content = b"plaintext that must not reach the remote ".repeat(100);
+        std::fs::write(&path, &content).unwrap();
+        let packer = Packer::new(&repo, &store, "f");
+        let u = packer.upload_file(&path, |_| {}).unwrap();
+        packer.flush().unwrap();
+        // The file's own hash stays plain (it lives inside sealed trees); blob ids are keyed.
+        assert_eq!(u.hash, *blake3::hash(&content).as_bytes());
+        assert_eq!(u.chunks[0].hash, repo.blob_id(&content));
+        assert_ne!(u.chunks[0].hash, u.hash);
+        let pack = repo.get_pack(&u.chunks[0].pack).unwrap();
+        assert!(pack.starts_with(crate::repo::pack::SEALED_MAGIC));
+        assert!(!pack.windows(9).any(|w| w == b"plaintext"));
+        assert_eq!(repo.read_blob(&u.chunks[0]).unwrap(), content);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Test devices: each one a state dir and a folder, all syncing through one local remote.
+//! Test devices: each one a state dir and a folder, all syncing through one remote: a local
+//! directory, or the server `SYNCDESK_TEST_BACKEND` names (see syncdesk_testkit::backend).
 
 #![allow(dead_code)]
 
@@ -7,13 +8,22 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use syncdesk_engine::model::{JobStatus, PerformSyncRequest, PushMode, SyncJob};
+use syncdesk_engine::model::{
+    JobStatus, NewFolder, PerformSyncRequest, PushMode, RepositorySettings, SyncJob,
+};
+use syncdesk_engine::remote::{self, OpenOptions, RemoteSpec};
+use syncdesk_engine::repo::Repo;
+use syncdesk_engine::secrets::Secret;
 use syncdesk_engine::{Engine, EngineError};
+use syncdesk_testkit::backend::{self, TestRemote};
 use tempfile::TempDir;
 
 pub struct World {
     pub dir: TempDir,
+    /// The local remote's directory (tests that inspect or damage it use only this backend).
     pub remote: PathBuf,
+    /// The remote every device syncs through.
+    pub test_remote: TestRemote,
 }
 
 impl World {
@@ -21,7 +31,30 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let remote = dir.path().join("remote");
         fs::create_dir_all(&remote).unwrap();
-        World { dir, remote }
+        let test_remote = backend::fresh_remote(&remote);
+        World {
+            dir,
+            remote,
+            test_remote,
+        }
+    }
+
+    /// A world syncing through this remote, whatever SYNCDESK_TEST_BACKEND says.
+    pub fn with_remote(test_remote: TestRemote) -> World {
+        World {
+            test_remote,
+            ..World::new()
+        }
+    }
+
+    /// The repository `main` on the world's remote.
+    pub fn repo(&self) -> Repo {
+        let spec = RemoteSpec::parse(&self.test_remote.url).unwrap();
+        let opts = OpenOptions {
+            secret: self.test_remote.secret.clone(),
+            on_retry: None,
+        };
+        Repo::open(remote::open_spec(&spec, &opts).unwrap(), "main", None).unwrap()
     }
 
     pub fn device(&self, name: &str) -> Device {
@@ -29,7 +62,15 @@ impl World {
         let root = self.dir.path().join(format!("folder-{name}"));
         let engine = Engine::open(&state).unwrap();
         engine
-            .add_folder("docs", &root, self.remote.to_str().unwrap(), None)
+            .add_folder_with(&NewFolder {
+                name: "docs".into(),
+                path: root.clone(),
+                repository: RepositorySettings {
+                    remote: self.test_remote.url.clone(),
+                    secret: self.test_remote.secret.as_deref().map(Secret::new),
+                    ..Default::default()
+                },
+            })
             .unwrap();
         Device {
             engine,

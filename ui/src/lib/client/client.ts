@@ -8,6 +8,9 @@ import type {
   JobFilter,
   PerformSyncRequest,
   PerformSyncStarted,
+  ProbeReport,
+  RemoteSpec,
+  RepositorySettings,
   RestoreReport,
   SnapshotInfo,
   SyncInfo,
@@ -40,8 +43,27 @@ export interface SyncdeskClient {
   getSyncInfo(): Promise<SyncInfo>;
   previewSync(request: PerformSyncRequest): Promise<SyncPreview[]>;
   listFolders(): Promise<Folder[]>;
-  /** `remote: null` = the default local repository in the app's data directory. */
-  addFolder(name: string, path: string, remote: string | null, cloudName: string | null): Promise<Folder>;
+  /** `repository: null` = the default local repository in the app's data directory. */
+  addFolder(name: string, path: string, repository: RepositorySettings | null): Promise<Folder>;
+  /** Reads a remote URL (a folder's `remote`) back into its parts. */
+  parseRemote(remote: string): Promise<RemoteSpec>;
+  /** The remote URL of a spec, as `RepositorySettings.remote` takes it. */
+  remoteUrl(spec: RemoteSpec): Promise<string>;
+  /** Tries a remote that is not saved yet, with its secret (S3 secret key, WebDAV password). */
+  testRemote(remote: string, secret: string | null): Promise<ProbeReport>;
+  /** Tries a folder's saved remote with the credentials in the OS keyring. */
+  testFolderRemote(folder: string): Promise<ProbeReport>;
+  /**
+   * Moves a folder to another remote, cloud name or encryption. Its sync starts over; the old
+   * repository stays as it is. Without `secret`, the stored one is kept.
+   */
+  setFolderRepository(name: string, repository: RepositorySettings): Promise<Folder>;
+  /** Replaces the secret of a folder's remote in the OS keyring. */
+  setRemoteSecret(folder: string, secret: string): Promise<null>;
+  /** Stores the passphrase of an encrypted folder changed on another device (checked first). */
+  setPassphrase(folder: string, passphrase: string): Promise<null>;
+  /** Changes the passphrase of an encrypted folder's repository for every device. */
+  changePassphrase(folder: string, oldPassphrase: string, newPassphrase: string): Promise<null>;
   removeFolder(name: string): Promise<null>;
   updateFolderSettings(name: string, settings: FolderSettings): Promise<Folder>;
   readIgnoreFile(folder: string): Promise<string>;

@@ -9,6 +9,10 @@ export const KNOWN_ERROR_CODES = [
   'no_folders',
   'invalid_request',
   'not_found',
+  'credentials',
+  'keyring',
+  'passphrase',
+  'unreachable',
   'internal',
 ] as const;
 

@@ -10,6 +10,9 @@ import type {
   JobFilter,
   PerformSyncRequest,
   PerformSyncStarted,
+  ProbeReport,
+  RemoteSpec,
+  RepositorySettings,
   RestoreReport,
   SnapshotInfo,
   SyncInfo,
@@ -42,8 +45,32 @@ export class TauriClient implements SyncdeskClient {
   listFolders(): Promise<Folder[]> {
     return call('list_folders');
   }
-  addFolder(name: string, path: string, remote: string | null, cloudName: string | null): Promise<Folder> {
-    return call('add_folder', { name, path, remote, cloudName });
+  addFolder(name: string, path: string, repository: RepositorySettings | null): Promise<Folder> {
+    return call('add_folder', { name, path, repository });
+  }
+  parseRemote(remote: string): Promise<RemoteSpec> {
+    return call('parse_remote', { remote });
+  }
+  remoteUrl(spec: RemoteSpec): Promise<string> {
+    return call('remote_url', { spec });
+  }
+  testRemote(remote: string, secret: string | null): Promise<ProbeReport> {
+    return call('test_remote', { remote, secret });
+  }
+  testFolderRemote(folder: string): Promise<ProbeReport> {
+    return call('test_folder_remote', { folder });
+  }
+  setFolderRepository(name: string, repository: RepositorySettings): Promise<Folder> {
+    return call('set_folder_repository', { name, repository });
+  }
+  setRemoteSecret(folder: string, secret: string): Promise<null> {
+    return call('set_remote_secret', { folder, secret });
+  }
+  setPassphrase(folder: string, passphrase: string): Promise<null> {
+    return call('set_passphrase', { folder, passphrase });
+  }
+  changePassphrase(folder: string, oldPassphrase: string, newPassphrase: string): Promise<null> {
+    return call('change_passphrase', { folder, old: oldPassphrase, new: newPassphrase });
   }
   removeFolder(name: string): Promise<null> {
     return call('remove_folder', { name });

@@ -6,7 +6,8 @@ import type { SyncMode } from "./SyncMode";
  */
 export type Folder = { name: string, path: string, 
 /**
- * Where repositories live: for now a local directory.
+ * Where repositories live, as a remote URL (see `RemoteSpec`): a local directory path,
+ * `s3://…` or `webdav+http(s)://…`. Never holds a secret.
  */
 remote: string, 
 /**
@@ -24,4 +25,8 @@ intervalSecs: number,
 /**
  * Sync an automatic folder soon after its files change.
  */
-watch: boolean, };
+watch: boolean, 
+/**
+ * The repository is end-to-end encrypted; its passphrase is in the OS keyring.
+ */
+encrypted: boolean, };

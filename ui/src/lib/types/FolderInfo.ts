@@ -3,4 +3,4 @@ import type { Progress } from "./Progress";
 import type { SyncJob } from "./SyncJob";
 import type { SyncMode } from "./SyncMode";
 
-export type FolderInfo = { name: string, path: string, providerName: string, remote: string, cloudName: string, enabled: boolean, syncMode: SyncMode, intervalSecs: number, watch: boolean, syncing: boolean, progress: Progress, lastJob: SyncJob | null, lastSyncAt: string | null, };
+export type FolderInfo = { name: string, path: string, providerName: string, remote: string, cloudName: string, enabled: boolean, syncMode: SyncMode, intervalSecs: number, watch: boolean, encrypted: boolean, syncing: boolean, progress: Progress, lastJob: SyncJob | null, lastSyncAt: string | null, };
