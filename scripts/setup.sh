@@ -17,7 +17,7 @@ GROUP_NAMES=(base desktop bench servers)
 # shellcheck disable=SC2034 # the PKGS_* arrays are read indirectly, via "PKGS_${group}[@]"
 {
 # Compiler, linker and TLS roots for cargo; curl for rustup.
-PKGS_base=(build-essential pkg-config curl ca-certificates)
+PKGS_base=(build-essential pkg-config curl ca-certificates openssl)
 # The Tauri desktop app (WebKitGTK, tray, dialogs) and its headless tests: Xvfb, the WebKit
 # WebDriver, a session bus and the Secret Service keyring; Python with venv for the end-to-end
 # tests (scripts/e2e.sh).

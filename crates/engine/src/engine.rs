@@ -98,24 +98,23 @@ impl EngineError {
             EngineError::NotFound(_)
             | EngineError::Store(StoreError::UnknownJob(_))
             | EngineError::Trash(TrashError::NotFound { .. }) => "not_found",
-            EngineError::Credentials(_)
-            | EngineError::Remote(RemoteError::Auth { .. })
-            | EngineError::Sync(SyncError::Remote(RemoteError::Auth { .. })) => "credentials",
+            EngineError::Credentials(_) => "credentials",
             EngineError::Secret(_) => "keyring",
-            EngineError::Repo(
-                RepoError::WrongPassphrase
-                | RepoError::PassphraseRequired
-                | RepoError::NotEncrypted { .. },
-            )
-            | EngineError::Sync(SyncError::Repo(
-                RepoError::WrongPassphrase
-                | RepoError::PassphraseRequired
-                | RepoError::NotEncrypted { .. },
-            )) => "passphrase",
-            EngineError::Remote(RemoteError::Unreachable { .. })
-            | EngineError::Sync(SyncError::Remote(RemoteError::Unreachable { .. })) => {
-                "unreachable"
+            EngineError::Repo(e) | EngineError::Sync(SyncError::Repo(e))
+                if matches!(
+                    e,
+                    RepoError::WrongPassphrase
+                        | RepoError::PassphraseRequired
+                        | RepoError::NotEncrypted { .. }
+                ) =>
+            {
+                "passphrase"
             }
+            EngineError::Remote(e) | EngineError::Sync(SyncError::Remote(e)) => match e.cause() {
+                RemoteError::Auth { .. } => "credentials",
+                RemoteError::Unreachable { .. } | RemoteError::Tls { .. } => "unreachable",
+                _ => "internal",
+            },
             _ => "internal",
         }
     }

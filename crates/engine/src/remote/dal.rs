@@ -14,7 +14,8 @@ use opendal::options::{ListOptions, ReadOptions};
 use opendal::{ErrorKind, HttpTransporter, Operator, services};
 use percent_encoding::percent_decode_str;
 
-use super::http::{ClientConfig, Failure, Fetcher};
+use super::failure::Failure;
+use super::http::{ClientConfig, Fetcher};
 use super::retry::RetryPolicy;
 use super::{ObjectInfo, OpenOptions, Remote, RemoteError, RemoteKind, RemoteSpec};
 

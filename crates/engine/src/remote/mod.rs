@@ -4,18 +4,21 @@
 //! head is immutable and content-addressed, so concurrent writers never overwrite each other.
 //! That is also what makes every request safe to retry.
 //!
-//! - `spec`: what a remote is (a URL without secrets) — [`RemoteSpec`];
+//! - `spec`: what a remote is, without secrets — [`RemoteSpec`]; `spec_url`: its URL form;
 //! - `local`: a local or network-mounted directory;
 //! - `dal`: S3 and WebDAV through OpenDAL, over the HTTP client in `http` (timeouts, retries
-//!   from `retry`, bandwidth limits from `throttle`, concurrency, TLS options);
+//!   from `retry`, bandwidth limits from `throttle`, concurrency, TLS options), which sorts
+//!   what went wrong with `failure`;
 //! - `probe`: the "Test connection" check.
 
 mod dal;
+mod failure;
 mod http;
 mod local;
 mod probe;
 mod retry;
 mod spec;
+mod spec_url;
 mod throttle;
 
 pub use dal::DalRemote;
