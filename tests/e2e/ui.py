@@ -160,11 +160,14 @@ class App:
         self.field("Name", form).send_keys(name)
         self.field("Local folder", form).send_keys(str(path))
         if remote is not None:
-            self.find(".//label[normalize-space()='Another remote']", form).click()
-            self.wait(lambda: self.field("Remote path", form), 5)
-            self.field("Remote path", form).send_keys(str(remote))
-        if cloud_name is not None:
-            self.field("Cloud name (optional)", form).send_keys(cloud_name)
+            self.find(".//label[normalize-space()='Local directory or network drive']", form).click()
+            self.wait(lambda: self.field("Repository directory", form), 5)
+            self.field("Repository directory", form).send_keys(str(remote))
+            if cloud_name is not None:
+                self.field("Cloud name (optional)", form).send_keys(cloud_name)
+        else:
+            # On the default repository every folder is stored under its own name.
+            assert cloud_name in (None, name), "the default repository names repositories after folders"
         self.button("Add folder", form).click()
         if not expect_added:
             return
