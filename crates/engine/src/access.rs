@@ -28,12 +28,6 @@ impl RepoAccess {
     }
 }
 
-/// Whether a remote of this kind needs a secret (S3 with an access key id, WebDAV with a user).
-fn needs_secret(spec: &RemoteSpec) -> bool {
-    spec.access_key_id.as_deref().is_some_and(|k| !k.is_empty())
-        || spec.user.as_deref().is_some_and(|u| !u.is_empty())
-}
-
 /// Retries reported as `syncRetry` events of the job.
 pub(crate) fn retry_reporter(reporter: &Arc<Reporter>) -> remote::RetryObserver {
     let reporter = reporter.clone();
@@ -48,7 +42,7 @@ impl Engine {
         on_retry: Option<remote::RetryObserver>,
     ) -> Result<RepoAccess, EngineError> {
         let spec = RemoteSpec::parse(&folder.remote)?;
-        let secret = if needs_secret(&spec) {
+        let secret = if spec.needs_secret() {
             Some(
                 self.keyring()?
                     .get(&folder.name, SecretKind::Remote)?
@@ -124,7 +118,7 @@ impl Engine {
     /// Replaces the secret of a folder's remote (a rotated key, a new password).
     pub fn set_remote_secret(&self, folder: &str, secret: &Secret) -> Result<(), EngineError> {
         let f = self.store().folder(folder)?;
-        if !needs_secret(&RemoteSpec::parse(&f.remote)?) {
+        if !RemoteSpec::parse(&f.remote)?.needs_secret() {
             return Err(EngineError::InvalidRequest(format!(
                 "the remote of folder {folder:?} has no access key id or user, so it takes no secret"
             )));
@@ -196,7 +190,7 @@ impl Engine {
         passphrase: Option<&Secret>,
     ) -> Result<(), EngineError> {
         let spec = RemoteSpec::parse(remote)?;
-        if needs_secret(&spec) && secret.is_none() {
+        if spec.needs_secret() && secret.is_none() {
             return Err(EngineError::Credentials(format!(
                 "this {} remote needs its secret ({}); give it when adding the folder",
                 spec.provider_name(),

@@ -388,7 +388,7 @@ impl Engine {
     /// the keyring (which may not exist on a machine using only local remotes).
     fn forget_secrets(&self, folder: &Folder) {
         let has_secret = RemoteSpec::parse(&folder.remote)
-            .map(|s| s.access_key_id.is_some() || s.user.is_some())
+            .map(|s| s.needs_secret())
             .unwrap_or(true);
         if !(has_secret || folder.encrypted) {
             return;

@@ -99,18 +99,15 @@ fn remote_with_secret(
         }
         spec.user = Some(u.to_owned());
     }
-    let has = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
-    let secret = match spec.kind {
-        RemoteKind::S3 if has(&spec.access_key_id) => {
-            Some(input.read("S3 secret access key", secret_stdin, "--secret-stdin")?)
+    let secret = if !spec.needs_secret() {
+        if secret_stdin || password_stdin {
+            bail!("this remote takes no secret (no --access-key-id or --user)");
         }
-        RemoteKind::Webdav if has(&spec.user) => {
-            Some(input.read("WebDAV password", password_stdin, "--password-stdin")?)
-        }
-        _ if secret_stdin || password_stdin => {
-            bail!("this remote takes no secret (no --access-key-id or --user)")
-        }
-        _ => None,
+        None
+    } else if spec.kind == RemoteKind::S3 {
+        Some(input.read("S3 secret access key", secret_stdin, "--secret-stdin")?)
+    } else {
+        Some(input.read("WebDAV password", password_stdin, "--password-stdin")?)
     };
     Ok((spec, secret))
 }

@@ -129,6 +129,12 @@ impl RemoteSpec {
     }
 
     /// The provider as `getSyncInfo` reports it.
+    /// Whether the remote takes a secret: S3 with an access key id, WebDAV with a user.
+    pub fn needs_secret(&self) -> bool {
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
+        set(&self.access_key_id) || set(&self.user)
+    }
+
     pub fn provider_name(&self) -> &'static str {
         match self.kind {
             RemoteKind::Local => "Local",
