@@ -3,7 +3,7 @@ import { render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import App from '../src/App.svelte';
 import { TauriClient } from '../src/lib/client/tauri';
-import { backend, fire, folder, folderInfo, page, syncInfo } from './helpers';
+import { DEFAULT_APP_STATE, backend, fire, folder, folderInfo, page, syncInfo } from './helpers';
 
 function fakes(language: string | null = null) {
   return {
@@ -48,7 +48,7 @@ describe('App', () => {
     render(App, { props: { client: new TauriClient() } });
     expect(await screen.findByRole('button', { name: '历史记录' })).toBeInTheDocument();
     expect(screen.getByRole('heading', { name: '概览' })).toBeInTheDocument();
-    await fire('appStateChanged', { paused: false, autostart: false, language: 'en' });
+    await fire('appStateChanged', { ...DEFAULT_APP_STATE, language: 'en' });
     expect(await screen.findByRole('button', { name: 'History' })).toBeInTheDocument();
   });
 });

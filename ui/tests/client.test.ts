@@ -58,7 +58,7 @@ describe('TauriClient', () => {
           'list_snapshots', 'list_snapshot_files', 'restore_snapshot', 'list_trash', 'restore_trash',
           'get_app_state', 'set_paused', 'set_autostart', 'set_language', 'parse_remote', 'remote_url',
           'test_remote', 'test_folder_remote', 'set_folder_repository', 'set_remote_secret', 'set_passphrase',
-          'change_passphrase',
+          'change_passphrase', 'set_api_server', 'list_api_tokens', 'create_api_token', 'revoke_api_token',
         ].map((c) => [c, null]),
       ),
     );
@@ -98,6 +98,10 @@ describe('TauriClient', () => {
     await c.setRemoteSecret('docs', 'pw');
     await c.setPassphrase('docs', 'p');
     await c.changePassphrase('docs', 'old p', 'new p');
+    await c.setApiServer(true, '127.0.0.1:6806');
+    await c.listApiTokens();
+    await c.createApiToken(null, 'read-only');
+    await c.revokeApiToken('ci');
     expect(b.calls).toEqual([
       { cmd: 'perform_sync', args: { request: req } },
       { cmd: 'get_sync_info', args: {} },
@@ -129,6 +133,10 @@ describe('TauriClient', () => {
       { cmd: 'set_remote_secret', args: { folder: 'docs', secret: 'pw' } },
       { cmd: 'set_passphrase', args: { folder: 'docs', passphrase: 'p' } },
       { cmd: 'change_passphrase', args: { folder: 'docs', old: 'old p', new: 'new p' } },
+      { cmd: 'set_api_server', args: { enabled: true, listen: '127.0.0.1:6806' } },
+      { cmd: 'list_api_tokens', args: {} },
+      { cmd: 'create_api_token', args: { name: null, role: 'read-only' } },
+      { cmd: 'revoke_api_token', args: { name: 'ci' } },
     ]);
   });
 
@@ -157,6 +165,12 @@ describe('TauriClient', () => {
     expect(changed).not.toHaveBeenCalled();
     await fire('folderChanged', folderInfo('docs'));
     expect(changed).toHaveBeenCalledWith(folderInfo('docs'));
+  });
+
+  it('can do everything the desktop offers, and never reconnects', () => {
+    const c = new TauriClient();
+    expect(c.capabilities).toEqual({ pickDirectory: true, autostart: true, localApi: true });
+    expect(typeof c.onReconnect(() => {})).toBe('function');
   });
 
   it('asks the dialog plugin for a directory', async () => {

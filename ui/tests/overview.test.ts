@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import Overview from '../src/lib/views/Overview.svelte';
-import { backend, event, fire, folderInfo, job, renderView, syncInfo } from './helpers';
+import { DEFAULT_APP_STATE, backend, event, fire, folderInfo, job, renderView, syncInfo } from './helpers';
 
 const started = { jobIds: [7], current: 0, total: 0, info: 'Preparing to sync', msg: '', percent: 0 };
 
@@ -164,7 +164,7 @@ describe('Overview', () => {
     expect(screen.getByTestId('state-docs')).toHaveTextContent('Paused');
     expect(screen.getByText(/Syncing is paused/)).toBeInTheDocument();
 
-    await fire('appStateChanged', { paused: false, autostart: false, language: null });
+    await fire('appStateChanged', { ...DEFAULT_APP_STATE });
     expect(await screen.findByRole('button', { name: 'Pause syncing' })).toBeInTheDocument();
     expect(screen.getByTestId('state-docs')).toHaveTextContent('Up to date');
   });

@@ -87,9 +87,68 @@ pub enum Command {
     /// Sync in the background until stopped (Ctrl-C, SIGTERM): a boot sync first, then
     /// every automatic folder on its schedule and soon after its files change.
     Daemon,
+    /// Serve the local HTTP API, the WebSocket events and the web UI (docs/api.md), and
+    /// sync in the background like `daemon`, until stopped (Ctrl-C, SIGTERM).
+    Serve(ServeArgs),
+    /// Create, list or revoke the local HTTP API's tokens (kept in the OS keyring).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Run a pending job (used by `sync --detach`).
     #[command(hide = true)]
     RunJob { id: i64 },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address and port to listen on. Only loopback addresses unless --allow-remote.
+    #[arg(long, value_name = "ADDR:PORT", default_value = syncdesk_engine::model::DEFAULT_API_LISTEN)]
+    pub listen: std::net::SocketAddr,
+    /// Allow a --listen address other machines can reach (the API is then on the network;
+    /// every request still needs a token).
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Another host name the server answers to (e.g. the machine's DNS name); repeatable.
+    /// Requests naming any other host are refused (DNS rebinding).
+    #[arg(long, value_name = "NAME")]
+    pub allow_host: Vec<String>,
+    /// The built web UI to serve (default: $SYNCDESK_UI_DIR, the installed UI, or ui/dist).
+    #[arg(long, value_name = "DIR")]
+    pub ui_dir: Option<PathBuf>,
+    /// Only serve: no boot sync, no scheduled or watched syncs.
+    #[arg(long)]
+    pub no_background: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (the only time it is shown).
+    Create {
+        /// What it may do: admin (everything) or read-only (no changes).
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// A name to list and revoke it by (default: token-N).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List the tokens: names, roles and dates, never the tokens.
+    List,
+    /// Revoke a token: servers refuse it from their next request.
+    Revoke { name: String },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    ReadOnly,
+}
+
+impl From<RoleArg> for syncdesk_engine::model::ApiRole {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Admin => syncdesk_engine::model::ApiRole::Admin,
+            RoleArg::ReadOnly => syncdesk_engine::model::ApiRole::ReadOnly,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

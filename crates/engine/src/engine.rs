@@ -487,7 +487,10 @@ impl Engine {
         self.change_app_state(|s| s.language = language.map(str::to_owned))
     }
 
-    fn change_app_state(&self, f: impl FnOnce(&mut AppState)) -> Result<AppState, EngineError> {
+    pub(crate) fn change_app_state(
+        &self,
+        f: impl FnOnce(&mut AppState),
+    ) -> Result<AppState, EngineError> {
         let _serial = lock(&self.app_state);
         let mut state = self.store.app_state()?;
         let before = state.clone();

@@ -21,6 +21,7 @@ pub mod schedule;
 pub mod secrets;
 pub mod store;
 pub mod sync;
+pub mod tokens;
 pub mod trash;
 pub mod vv;
 pub mod watch;

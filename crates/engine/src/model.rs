@@ -151,7 +151,7 @@ impl Folder {
 pub const LANGUAGES: &[&str] = &["en", "zh-CN"];
 
 /// App-wide state the desktop app shows and changes (tray, settings).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 #[serde(rename_all = "camelCase")]
 pub struct AppState {
@@ -161,6 +161,72 @@ pub struct AppState {
     pub autostart: bool,
     /// `en` or `zh-CN`; `None` follows the OS.
     pub language: Option<String>,
+    /// The desktop app serves the local HTTP API (off unless the user turns it on).
+    pub api_enabled: bool,
+    /// Where the desktop app serves it: a loopback address and port.
+    pub api_listen: String,
+}
+
+/// Where the local HTTP API listens unless told otherwise.
+pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:6806";
+
+impl Default for AppState {
+    fn default() -> Self {
+        AppState {
+            paused: false,
+            autostart: false,
+            language: None,
+            api_enabled: false,
+            api_listen: DEFAULT_API_LISTEN.to_owned(),
+        }
+    }
+}
+
+/// What a token of the local HTTP API may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApiRole {
+    /// Reads only: every mutation answers 403.
+    ReadOnly,
+    /// Everything.
+    Admin,
+}
+
+impl ApiRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiRole::ReadOnly => "read-only",
+            ApiRole::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ApiRole> {
+        match s {
+            "read-only" => Some(ApiRole::ReadOnly),
+            "admin" => Some(ApiRole::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A token of the local HTTP API, as listed: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiToken {
+    pub name: String,
+    pub role: ApiRole,
+    pub created_at: String,
+}
+
+/// A token just created: the only time its secret is shown.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedToken {
+    pub token: ApiToken,
+    pub secret: String,
 }
 
 /// A failed call, as the desktop shell and the HTTP API report it: a stable `code` for

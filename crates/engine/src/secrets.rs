@@ -26,6 +26,8 @@ pub enum SecretKind {
     Remote,
     /// The passphrase of the folder's encrypted repository.
     Passphrase,
+    /// A token of the local HTTP API (keyed by the token's name instead of a folder's).
+    ApiToken,
 }
 
 impl SecretKind {
@@ -33,6 +35,7 @@ impl SecretKind {
         match self {
             SecretKind::Remote => "remote",
             SecretKind::Passphrase => "passphrase",
+            SecretKind::ApiToken => "api-token",
         }
     }
 }
@@ -160,6 +163,7 @@ fn what(kind: SecretKind) -> &'static str {
     match kind {
         SecretKind::Remote => "remote's secret",
         SecretKind::Passphrase => "encryption passphrase",
+        SecretKind::ApiToken => "API token",
     }
 }
 

@@ -70,6 +70,7 @@ fn folders_start_automatic_and_settings_are_validated_and_kept_across_reopen() {
             paused: true,
             autostart: true,
             language: Some("zh-CN".into()),
+            ..AppState::default()
         }
     );
     let state = engine.set_language(None).unwrap();

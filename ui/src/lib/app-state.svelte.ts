@@ -3,7 +3,7 @@ import type { LanguageSetting, SyncdeskClient } from './client/client';
 import { toApiError } from './client/errors';
 import type { I18n } from './i18n/i18n.svelte';
 
-/** The app-wide state (paused, autostart, language): loaded once, then follows `appStateChanged`. */
+/** The app-wide state (paused, autostart, language, local API): loaded once, then follows `appStateChanged`. */
 export class AppStateStore {
   state = $state<AppState | null>(null);
   error = $state<ApiError | null>(null);
@@ -17,15 +17,24 @@ export class AppStateStore {
 
   load(): Promise<void> {
     if (!this.#loading) {
-      this.#stop = this.client.on('appStateChanged', (s) => this.apply(s));
-      this.#loading = this.client.getAppState().then(
-        (s) => this.apply(s),
-        (e) => {
-          this.error = toApiError(e);
-        },
-      );
+      const stops = [
+        this.client.on('appStateChanged', (s) => this.apply(s)),
+        // A change may have happened while the event stream was down.
+        this.client.onReconnect(() => void this.#fetch()),
+      ];
+      this.#stop = () => stops.forEach((stop) => stop());
+      this.#loading = this.#fetch();
     }
     return this.#loading;
+  }
+
+  #fetch(): Promise<void> {
+    return this.client.getAppState().then(
+      (s) => this.apply(s),
+      (e) => {
+        this.error = toApiError(e);
+      },
+    );
   }
 
   apply(s: AppState): void {
@@ -44,6 +53,10 @@ export class AppStateStore {
 
   async setLanguage(language: LanguageSetting): Promise<void> {
     this.apply(await this.client.setLanguage(language));
+  }
+
+  async setApiServer(enabled: boolean, listen: string): Promise<void> {
+    this.apply(await this.client.setApiServer(enabled, listen));
   }
 
   dispose(): void {

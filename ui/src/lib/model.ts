@@ -1,8 +1,11 @@
 // The engine's types, in one place for the views: all of them come from the files ts-rs
 // generates into ./types/ (`cargo test -p syncdesk-engine`); never edit those by hand.
 export type { ApiError } from './types/ApiError';
+export type { ApiRole } from './types/ApiRole';
+export type { ApiToken } from './types/ApiToken';
 export type { AppState } from './types/AppState';
 export type { CheckReport } from './types/CheckReport';
+export type { CreatedToken } from './types/CreatedToken';
 export type { EventName } from './types/EventName';
 export type { Event } from './types/Event';
 export type { FileInfo } from './types/FileInfo';

@@ -9,8 +9,10 @@ mod ignore;
 mod info;
 mod jobs;
 mod remote;
+mod serve;
 mod summary;
 mod sync;
+mod token;
 mod trash;
 
 use std::path::PathBuf;
@@ -46,6 +48,8 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
         Command::Pause => app_state::set_paused(ctx, true),
         Command::Resume => app_state::set_paused(ctx, false),
         Command::Daemon => daemon::run(ctx),
+        Command::Serve(args) => serve::run(ctx, &args),
+        Command::Token(c) => token::run(ctx, c),
         Command::RunJob { id } => sync::run_job(ctx, id),
     }
 }

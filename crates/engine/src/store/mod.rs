@@ -19,6 +19,7 @@ mod index;
 mod jobs;
 mod schema;
 mod settings;
+mod tokens;
 
 /// Stat fields used as the index cache key: unchanged key = unchanged content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -102,12 +103,15 @@ pub enum StoreError {
 ///
 /// All writes go through `writer`, each in an IMMEDIATE transaction (it takes the
 /// write lock up front, so a multi-statement write never fails half-way on a lock
-/// held by another process). Reads use `reader`, so under WAL they never wait
-/// behind a long write.
+/// held by another process). Reads use one of `readers`, so under WAL they never wait
+/// behind a long write, and several readers (API requests, the UI) run side by side.
 pub struct Store {
     writer: Mutex<Connection>,
-    reader: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
 }
+
+/// Read connections: enough for the HTTP API's concurrent requests on a small machine.
+const READERS: usize = 4;
 
 /// Several processes (desktop app, CLI) may share a state dir; wait for each other.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -116,8 +120,8 @@ impl Store {
     /// Creates `state_dir` if needed and opens `state_dir/state.db`: WAL journal, synchronous=NORMAL,
     /// busy_timeout 10 s (several processes may share a state dir), foreign keys on; runs migrations
     /// keyed on PRAGMA user_version (refuse a newer schema with StoreError::SchemaTooNew).
-    /// Two connections: one for writes (all writes go through it, in transactions), one for reads,
-    /// so readers never wait behind a long write (WAL).
+    /// One connection for writes (all writes go through it, in transactions) and a few for
+    /// reads, so readers never wait behind a long write (WAL).
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(state_dir).map_err(|source| StoreError::CreateDir {
             path: state_dir.display().to_string(),
@@ -141,16 +145,20 @@ impl Store {
         }
         schema::migrate(&mut writer)?;
 
-        let reader = Connection::open(&db_path).map_err(open_err)?;
-        configure(&reader).map_err(open_err)?;
-        // Guards the split: a write slipping into a read path fails loudly.
-        reader
-            .pragma_update(None, "query_only", true)
-            .map_err(open_err)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open(&db_path).map_err(open_err)?;
+            configure(&reader).map_err(open_err)?;
+            // Guards the split: a write slipping into a read path fails loudly.
+            reader
+                .pragma_update(None, "query_only", true)
+                .map_err(open_err)?;
+            readers.push(Mutex::new(reader));
+        }
 
         Ok(Store {
             writer: Mutex::new(writer),
-            reader: Mutex::new(reader),
+            readers,
         })
     }
 
@@ -172,11 +180,25 @@ impl Store {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = lock(&self.reader);
+        let mut conn = self.reader();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+}
+
+impl Store {
+    /// A free reader if there is one, else the first (waiting for it).
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        for reader in &self.readers {
+            match reader.try_lock() {
+                Ok(conn) => return conn,
+                Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        lock(&self.readers[0])
     }
 }
 

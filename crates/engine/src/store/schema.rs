@@ -113,6 +113,14 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE folders ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 5: tokens of the local HTTP API: names and roles only, the tokens are in the OS keyring.
+    r#"
+    CREATE TABLE api_tokens (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -3,11 +3,13 @@
 use rusqlite::OptionalExtension;
 
 use super::{Store, StoreError};
-use crate::model::AppState;
+use crate::model::{AppState, DEFAULT_API_LISTEN};
 
 const PAUSED: &str = "paused";
 const AUTOSTART: &str = "autostart";
 const LANGUAGE: &str = "language";
+const API_ENABLED: &str = "api_enabled";
+const API_LISTEN: &str = "api_listen";
 
 impl Store {
     /// The stored app state; keys never written read as the defaults.
@@ -21,6 +23,8 @@ impl Store {
                 paused: get(PAUSED)?.is_some_and(|v| v == "true"),
                 autostart: get(AUTOSTART)?.is_some_and(|v| v == "true"),
                 language: get(LANGUAGE)?,
+                api_enabled: get(API_ENABLED)?.is_some_and(|v| v == "true"),
+                api_listen: get(API_LISTEN)?.unwrap_or_else(|| DEFAULT_API_LISTEN.to_owned()),
             })
         })
     }
@@ -34,6 +38,8 @@ impl Store {
             )?;
             put.execute((PAUSED, state.paused.to_string()))?;
             put.execute((AUTOSTART, state.autostart.to_string()))?;
+            put.execute((API_ENABLED, state.api_enabled.to_string()))?;
+            put.execute((API_LISTEN, &state.api_listen))?;
             match &state.language {
                 Some(lang) => {
                     put.execute((LANGUAGE, lang))?;
@@ -60,6 +66,8 @@ mod tests {
             paused: true,
             autostart: true,
             language: Some("zh-CN".into()),
+            api_enabled: true,
+            api_listen: "127.0.0.1:7000".into(),
         };
         store.set_app_state(&state).unwrap();
         drop(store);

@@ -1,5 +1,8 @@
 import type {
+  ApiRole,
+  ApiToken,
   AppState,
+  CreatedToken,
   Event,
   FileInfo,
   Folder,
@@ -30,6 +33,16 @@ export type SyncdeskEvents = { [E in Event as E['event']]: E['payload'] };
 
 export type SyncdeskEventName = keyof SyncdeskEvents;
 
+/** What a transport can do beyond the engine's commands; the views hide what it cannot. */
+export interface ClientCapabilities {
+  /** A native directory picker (the desktop app); elsewhere the user types a path. */
+  pickDirectory: boolean;
+  /** Start-at-login, which only the desktop app can register with the OS. */
+  autostart: boolean;
+  /** The desktop app's settings of the local HTTP API (server switch, tokens). */
+  localApi: boolean;
+}
+
 /**
  * What the views can ask of the engine. One method per command of the desktop contract,
  * with the same name in camelCase and the same arguments in the same order. Every method
@@ -39,6 +52,8 @@ export type SyncdeskEventName = keyof SyncdeskEvents;
  * served web UI can replace the Tauri one without touching them.
  */
 export interface SyncdeskClient {
+  readonly capabilities: ClientCapabilities;
+
   performSync(request: PerformSyncRequest): Promise<PerformSyncStarted>;
   getSyncInfo(): Promise<SyncInfo>;
   previewSync(request: PerformSyncRequest): Promise<SyncPreview[]>;
@@ -84,8 +99,22 @@ export interface SyncdeskClient {
   /** Asks the user for a directory (native picker); `null` when they cancel. */
   pickDirectory(title?: string): Promise<string | null>;
 
+  // The local HTTP API, managed from the desktop app only (`capabilities.localApi`).
+  /** Turns the API server on or off and sets its listen address (`host:port`). */
+  setApiServer(enabled: boolean, listen: string): Promise<AppState>;
+  listApiTokens(): Promise<ApiToken[]>;
+  /** The secret is in the answer only: it cannot be read back later. */
+  createApiToken(name: string | null, role: ApiRole): Promise<CreatedToken>;
+  revokeApiToken(name: string): Promise<null>;
+
   /** Follows an event; returns the function that stops following it. */
   on<E extends SyncdeskEventName>(event: E, handler: (payload: SyncdeskEvents[E]) => void): () => void;
+
+  /**
+   * Called after the event stream came back from an interruption: events may have been
+   * missed, so whoever shows engine state loads it again. Returns the unsubscribe.
+   */
+  onReconnect(handler: () => void): () => void;
 }
 
 /** The `app` field of every `performSync` request this UI sends. */

@@ -8,6 +8,8 @@ export interface AppContext {
   client: SyncdeskClient;
   i18n: I18n;
   app: AppStateStore;
+  /** Forgets the API token (the web UI only; the desktop app has no sign-in). */
+  signOut?: () => void;
 }
 
 export const APP_CONTEXT = Symbol('syncdesk');

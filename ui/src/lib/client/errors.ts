@@ -1,6 +1,10 @@
 import type { ApiError } from '../model';
 
-/** The codes the engine sends (docs/desktop-contract.md); anything else is shown as-is. */
+/**
+ * The codes the engine sends (docs/desktop-contract.md), plus those of the HTTP transport
+ * (docs/api.md: `unauthorized`, `forbidden`; `unsupported` for desktop-only commands).
+ * Anything else is shown as-is.
+ */
 export const KNOWN_ERROR_CODES = [
   'sync_in_progress',
   'boot_sync_in_progress',
@@ -14,6 +18,9 @@ export const KNOWN_ERROR_CODES = [
   'passphrase',
   'unreachable',
   'internal',
+  'unauthorized',
+  'forbidden',
+  'unsupported',
 ] as const;
 
 function isRecord(x: unknown): x is Record<string, unknown> {

@@ -2,7 +2,10 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import { open } from '@tauri-apps/plugin-dialog';
 import type {
+  ApiRole,
+  ApiToken,
   AppState,
+  CreatedToken,
   FileInfo,
   Folder,
   FolderSettings,
@@ -20,7 +23,7 @@ import type {
   SyncPreview,
   TrashItem,
 } from '../model';
-import type { LanguageSetting, SyncdeskClient, SyncdeskEventName, SyncdeskEvents } from './client';
+import type { ClientCapabilities, LanguageSetting, SyncdeskClient, SyncdeskEventName, SyncdeskEvents } from './client';
 import { toApiError } from './errors';
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
@@ -33,6 +36,8 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 
 /** The desktop client: Tauri commands and events (arguments in camelCase, as Tauri maps them). */
 export class TauriClient implements SyncdeskClient {
+  readonly capabilities: ClientCapabilities = { pickDirectory: true, autostart: true, localApi: true };
+
   performSync(request: PerformSyncRequest): Promise<PerformSyncStarted> {
     return call('perform_sync', { request });
   }
@@ -118,6 +123,19 @@ export class TauriClient implements SyncdeskClient {
     return call('set_language', { language });
   }
 
+  setApiServer(enabled: boolean, listen: string): Promise<AppState> {
+    return call('set_api_server', { enabled, listen });
+  }
+  listApiTokens(): Promise<ApiToken[]> {
+    return call('list_api_tokens');
+  }
+  createApiToken(name: string | null, role: ApiRole): Promise<CreatedToken> {
+    return call('create_api_token', { name, role });
+  }
+  revokeApiToken(name: string): Promise<null> {
+    return call('revoke_api_token', { name });
+  }
+
   async pickDirectory(title?: string): Promise<string | null> {
     try {
       const picked = await open({ directory: true, multiple: false, title });
@@ -152,5 +170,10 @@ export class TauriClient implements SyncdeskClient {
       if (stop) quietly(stop);
       stop = null;
     };
+  }
+
+  /** Tauri events go through the app's own IPC, which never drops: there is nothing to reconnect. */
+  onReconnect(_handler: () => void): () => void {
+    return () => {};
   }
 }

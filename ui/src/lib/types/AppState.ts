@@ -15,4 +15,12 @@ autostart: boolean,
 /**
  * `en` or `zh-CN`; `None` follows the OS.
  */
-language: string | null, };
+language: string | null, 
+/**
+ * The desktop app serves the local HTTP API (off unless the user turns it on).
+ */
+apiEnabled: boolean, 
+/**
+ * Where the desktop app serves it: a loopback address and port.
+ */
+apiListen: string, };

@@ -1,0 +1,176 @@
+//! Who is asking: `Authorization: Token <token>` (or `?token=` on `/ws`, which browsers
+//! cannot give headers), checked against the tokens in the OS keyring, and what their role
+//! lets them do.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use syncdesk_engine::model::ApiRole;
+use syncdesk_engine::{Engine, EngineError};
+
+use crate::ApiState;
+use crate::reply::Failure;
+
+/// The requests a read-only token may make: every GET, and these POSTs, which change
+/// nothing. Everything else needs an admin token.
+const READ_POSTS: &[&str] = &[
+    "/api/sync/getSyncInfo",
+    "/api/sync/previewSync",
+    "/api/folder/listFolders",
+    "/api/folder/readIgnoreFile",
+    "/api/remote/parseRemote",
+    "/api/remote/remoteUrl",
+    "/api/history/listSnapshots",
+    "/api/history/listSnapshotFiles",
+    "/api/history/listTrash",
+    "/api/app/getAppState",
+];
+
+pub fn needs_admin(method: &Method, path: &str) -> bool {
+    !(method == Method::GET || method == Method::HEAD || READ_POSTS.contains(&path))
+}
+
+/// The caller of a request, once authenticated.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub token: String,
+    pub role: ApiRole,
+}
+
+/// Token hashes by name, loaded from the keyring when an unknown token shows up. The
+/// database decides whether a name is still valid on every request, so a token revoked by
+/// another process is refused at once.
+pub struct Tokens {
+    engine: Arc<Engine>,
+    hashes: Mutex<HashMap<String, Option<blake3::Hash>>>,
+}
+
+impl Tokens {
+    pub fn new(engine: Arc<Engine>) -> Tokens {
+        Tokens {
+            engine,
+            hashes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Blocking (SQLite, the keyring): call from a blocking thread.
+    pub fn check(&self, presented: &str) -> Result<Option<Caller>, EngineError> {
+        let hash = blake3::hash(presented.as_bytes());
+        let name = match self.find(&hash) {
+            Some(name) => Some(name),
+            None => {
+                self.reload()?;
+                self.find(&hash)
+            }
+        };
+        let Some(name) = name else {
+            return Ok(None);
+        };
+        match self.engine.api_token(&name)? {
+            Some(token) => Ok(Some(Caller {
+                token: token.name,
+                role: token.role,
+            })),
+            None => {
+                self.lock().remove(&name);
+                Ok(None)
+            }
+        }
+    }
+
+    fn find(&self, hash: &blake3::Hash) -> Option<String> {
+        // blake3::Hash compares in constant time.
+        self.lock()
+            .iter()
+            .find(|(_, h)| h.as_ref() == Some(hash))
+            .map(|(name, _)| name.clone())
+    }
+
+    /// Reads the secrets of tokens not seen before; forgets revoked ones.
+    fn reload(&self) -> Result<(), EngineError> {
+        let tokens = self.engine.api_tokens()?;
+        let fresh: Vec<String> = {
+            let mut hashes = self.lock();
+            hashes.retain(|name, _| tokens.iter().any(|t| &t.name == name));
+            tokens
+                .into_iter()
+                .map(|t| t.name)
+                .filter(|name| !hashes.contains_key(name))
+                .collect()
+        };
+        for name in fresh {
+            let secret = self.engine.api_token_secret(&name)?;
+            let hash = secret.map(|s| blake3::hash(s.expose().as_bytes()));
+            self.lock().insert(name, hash);
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<blake3::Hash>>> {
+        self.hashes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Middleware for `/api/…` and `/ws`: a valid token, with the role the request needs.
+pub async fn authenticate(State(st): State<ApiState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if !(path.starts_with("/api/") || path == "/ws") {
+        return next.run(req).await;
+    }
+    let Some(presented) = presented_token(&req) else {
+        return unauthorized("send an API token: Authorization: Token <token>").into_response();
+    };
+    let tokens = st.tokens.clone();
+    let checked = tokio::task::spawn_blocking(move || tokens.check(&presented)).await;
+    let caller = match checked {
+        Ok(Ok(Some(caller))) => caller,
+        Ok(Ok(None)) => {
+            return unauthorized("this API token is not valid (unknown or revoked)")
+                .into_response();
+        }
+        Ok(Err(e)) => return Failure::from(e).into_response(),
+        Err(e) => return Failure::internal(format!("cannot check the token: {e}")).into_response(),
+    };
+    if caller.role != ApiRole::Admin && needs_admin(req.method(), req.uri().path()) {
+        return Failure::http(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "the token {:?} is read-only; this request needs an admin token",
+                caller.token
+            ),
+        )
+        .into_response();
+    }
+    tracing::Span::current().record("token", caller.token.as_str());
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}
+
+fn unauthorized(message: &str) -> Failure {
+    Failure::http(StatusCode::UNAUTHORIZED, "unauthorized", message)
+}
+
+fn presented_token(req: &Request) -> Option<String> {
+    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        let (scheme, token) = value.trim().split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("token")
+            .then(|| token.trim().to_owned())
+            .filter(|t| !t.is_empty());
+    }
+    if req.uri().path() == "/ws" {
+        return req.uri().query().and_then(|q| {
+            q.split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .find(|(k, _)| *k == "token")
+                .map(|(_, v)| v.to_owned())
+        });
+    }
+    None
+}

@@ -1,0 +1,144 @@
+//! `serve`: the local HTTP API, the WebSocket events and the web UI (docs/api.md), with the
+//! background sync of `daemon`, until Ctrl-C or SIGTERM. Stopping lets the syncs this process
+//! started end; a second signal stops at once.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+use syncdesk_api::{Server, ServerConfig};
+use syncdesk_engine::model::{ApiRole, CreatedToken, Event};
+
+use super::Ctx;
+use crate::args::ServeArgs;
+use crate::exit::Exit;
+use crate::output;
+
+pub fn run(ctx: &Ctx, args: &ServeArgs) -> Result<Exit> {
+    if !args.listen.ip().is_loopback() {
+        if !args.allow_remote {
+            bail!(
+                "{} can be reached from other machines; add --allow-remote if that is what you want",
+                args.listen
+            );
+        }
+        eprintln!(
+            "warning: serving on {}: other machines can reach the API (every request still needs a token)",
+            args.listen
+        );
+    }
+    let created = first_token(ctx)?;
+    let config = ServerConfig {
+        listen: args.listen,
+        allow_hosts: args.allow_host.clone(),
+        ui_dir: args.ui_dir.clone().or_else(syncdesk_api::default_ui_dir),
+        default_remote: ctx.state_dir.join("remote"),
+    };
+    if config.ui_dir.is_none() {
+        eprintln!("warning: the web UI is not built (npm run build in ui/); serving the API only");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("api")
+        .build()
+        .context("cannot start the server's threads")?;
+    runtime.block_on(serve(ctx, args, config, created))
+}
+
+async fn serve(
+    ctx: &Ctx,
+    args: &ServeArgs,
+    config: ServerConfig,
+    created: Option<CreatedToken>,
+) -> Result<Exit> {
+    // Jobs of this process still running, to wait for when stopping.
+    let open = Arc::new(Mutex::new(BTreeSet::new()));
+    let (ended_tx, mut ended) = tokio::sync::mpsc::unbounded_channel();
+    let tracked = open.clone();
+    let _subscription = ctx.engine.events().subscribe(move |e| {
+        if let Event::JobChanged(job) = e {
+            let mut open = tracked.lock().unwrap_or_else(PoisonError::into_inner);
+            if job.status.is_final() {
+                open.remove(&job.id);
+                let _ = ended_tx.send(());
+            } else {
+                open.insert(job.id);
+            }
+        }
+    });
+
+    let server = Server::start(ctx.engine.clone(), config).await?;
+    let url = format!("http://{}/", server.local_addr());
+    let background = if args.no_background {
+        None
+    } else {
+        let engine = ctx.engine.clone();
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            engine.start_boot_sync()?;
+            Ok(engine.start_background())
+        })
+        .await??
+        .into()
+    };
+    if ctx.json {
+        output::json(
+            &json!({ "listen": server.local_addr(), "url": url, "createdToken": created }),
+        )?;
+    } else {
+        let mut text = format!("serving {url} (API: {url}api/…, events: {url}ws); Ctrl-C stops\n");
+        if let Some(c) = &created {
+            text.push_str(&format!(
+                "created the admin token {:?}; it is shown only now:\n  {}\nopen the web UI at {url}#token={}\n",
+                c.token.name, c.secret, c.secret
+            ));
+        }
+        output::print(&text)?;
+    }
+
+    stop_signal().await?;
+    server.stop().await;
+    // Joins the scheduler: no job starts after this.
+    drop(tokio::task::spawn_blocking(move || drop(background)).await);
+    loop {
+        let running = open.lock().unwrap_or_else(PoisonError::into_inner).len();
+        if running == 0 {
+            break;
+        }
+        eprintln!("stopping once {running} running sync(s) end; Ctrl-C again to stop at once");
+        tokio::select! {
+            _ = ended.recv() => {}
+            _ = stop_signal() => bail!("stopped while syncs still ran; they are recorded as interrupted"),
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// The first start creates an admin token, so the API is usable at once.
+fn first_token(ctx: &Ctx) -> Result<Option<CreatedToken>> {
+    if !ctx.engine.api_tokens()?.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        ctx.engine
+            .create_api_token(Some("default"), ApiRole::Admin)?,
+    ))
+}
+
+/// Ctrl-C, SIGTERM or SIGHUP.
+async fn stop_signal() -> Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
