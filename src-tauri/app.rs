@@ -8,6 +8,7 @@ use syncdesk_engine::Engine;
 use syncdesk_engine::background::Background;
 use tauri::{App, Manager, Runtime};
 
+use crate::api_server::ApiServer;
 use crate::{bridge, first_run, tray};
 
 /// Managed by Tauri; what every command and the tray reach.
@@ -17,6 +18,8 @@ pub struct AppContext {
     pub default_remote: PathBuf,
     /// Scheduler and watcher; dropped (stopped) when the app exits.
     pub background: Mutex<Option<Background>>,
+    /// The local HTTP API, when the user turned it on.
+    pub api: ApiServer,
 }
 
 impl AppContext {
@@ -27,6 +30,7 @@ impl AppContext {
             engine,
             default_remote,
             background: Mutex::new(None),
+            api: ApiServer::default(),
         }
     }
 }
@@ -48,11 +52,25 @@ pub fn setup<R: Runtime>(app: &mut App<R>) -> anyhow::Result<()> {
         .context("cannot find the app's data directory")?
         .join("remote");
     first_run::ensure_sample_folder(&engine, &default_remote)?;
-    app.manage(AppContext::new(engine.clone(), default_remote));
+    app.manage(AppContext::new(engine.clone(), default_remote.clone()));
     tray::create(app.handle())?;
     bridge::start(app.handle(), &engine);
     engine.start_boot_sync()?;
     let background = engine.start_background();
+    let state = engine.app_state()?;
+    if state.api_enabled {
+        let handle = app.handle().clone();
+        tauri::async_runtime::spawn(async move {
+            let ctx = handle.state::<AppContext>();
+            if let Err(e) = ctx
+                .api
+                .apply(&ctx.engine, &ctx.default_remote, &state)
+                .await
+            {
+                tracing::error!("the local API is not served: {}", e.message);
+            }
+        });
+    }
     if let Some(ctx) = app.try_state::<AppContext>() {
         *ctx.background.lock().unwrap_or_else(|p| p.into_inner()) = Some(background);
     }

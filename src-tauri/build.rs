@@ -31,6 +31,10 @@ const COMMANDS: &[&str] = &[
     "set_paused",
     "set_autostart",
     "set_language",
+    "set_api_server",
+    "list_api_tokens",
+    "create_api_token",
+    "revoke_api_token",
 ];
 
 fn main() {

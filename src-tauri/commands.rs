@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use syncdesk_engine::history::{FileInfo, RestoreReport, SnapshotInfo};
 use syncdesk_engine::model::{
-    ApiError, AppState, Folder, FolderSettings, JobDetail, JobFilter, JobId, NewFolder,
-    PerformSyncRequest, PerformSyncStarted, RepositorySettings, SyncInfo, SyncJobPage, SyncPreview,
-    TriggerType,
+    ApiError, ApiRole, ApiToken, AppState, CreatedToken, Folder, FolderSettings, JobDetail,
+    JobFilter, JobId, NewFolder, PerformSyncRequest, PerformSyncStarted, RepositorySettings,
+    SyncInfo, SyncJobPage, SyncPreview, TriggerType,
 };
 use syncdesk_engine::remote::{ProbeReport, RemoteSpec};
 use syncdesk_engine::secrets::Secret;
@@ -291,6 +291,52 @@ pub async fn set_language(ctx: State<'_, AppContext>, language: Option<String>) 
 }
 
 /// The handler with every command, for the app and its tests.
+/// Serves the local HTTP API or stops it. If it cannot listen there, the setting is turned
+/// back off and the reason returned.
+#[tauri::command]
+pub async fn set_api_server(
+    ctx: State<'_, AppContext>,
+    enabled: bool,
+    listen: String,
+) -> Reply<AppState> {
+    let state = blocking(&ctx.engine, move |e| e.set_api_server(enabled, &listen)).await?;
+    match ctx
+        .api
+        .apply(&ctx.engine, &ctx.default_remote, &state)
+        .await
+    {
+        Ok(()) => Ok(state),
+        Err(e) => {
+            let listen = state.api_listen.clone();
+            blocking(&ctx.engine, move |en| en.set_api_server(false, &listen)).await?;
+            Err(e)
+        }
+    }
+}
+
+#[tauri::command]
+pub async fn list_api_tokens(ctx: State<'_, AppContext>) -> Reply<Vec<ApiToken>> {
+    blocking(&ctx.engine, |e| e.api_tokens()).await
+}
+
+/// The new token's secret is in the answer, and never again.
+#[tauri::command]
+pub async fn create_api_token(
+    ctx: State<'_, AppContext>,
+    name: Option<String>,
+    role: ApiRole,
+) -> Reply<CreatedToken> {
+    blocking(&ctx.engine, move |e| {
+        e.create_api_token(name.as_deref(), role)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn revoke_api_token(ctx: State<'_, AppContext>, name: String) -> Reply<()> {
+    blocking(&ctx.engine, move |e| e.revoke_api_token(&name)).await
+}
+
 pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         perform_sync,
@@ -321,5 +367,9 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         set_paused,
         set_autostart,
         set_language,
+        set_api_server,
+        list_api_tokens,
+        create_api_token,
+        revoke_api_token,
     ]
 }

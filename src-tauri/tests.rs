@@ -446,12 +446,106 @@ fn folder_settings_and_the_ignore_file() {
     );
 }
 
+/// The status code of `GET path` on a local server, or `None` when nothing listens.
+fn http_status(addr: &str, path: &str, token: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Token {token}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer.split(' ').nth(1)?.parse().ok()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn the_local_api_serves_while_on_and_tokens_are_managed_from_settings() {
+    let d = Desktop::new();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let created = d.ok(
+        "create_api_token",
+        json!({ "name": "scripts", "role": "read-only" }),
+    );
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("sdt_"), "{created}");
+    assert_eq!(
+        d.ok("list_api_tokens", json!({}))[0],
+        created["token"],
+        "listed without the secret"
+    );
+    assert!(
+        !d.ok("list_api_tokens", json!({}))
+            .to_string()
+            .contains(&secret)
+    );
+
+    let on = d.ok("set_api_server", json!({ "enabled": true, "listen": addr }));
+    assert_eq!(
+        (on["apiEnabled"].clone(), on["apiListen"].clone()),
+        (json!(true), json!(addr))
+    );
+    assert_eq!(http_status(&addr, "/api/sync/jobs", &secret), Some(200));
+    assert_eq!(http_status(&addr, "/api/sync/jobs", "sdt_wrong"), Some(401));
+
+    d.ok("revoke_api_token", json!({ "name": "scripts" }));
+    assert_eq!(http_status(&addr, "/api/sync/jobs", &secret), Some(401));
+    assert_eq!(
+        d.err("revoke_api_token", json!({ "name": "scripts" }))["code"],
+        "not_found"
+    );
+
+    let off = d.ok(
+        "set_api_server",
+        json!({ "enabled": false, "listen": addr }),
+    );
+    assert_eq!(off["apiEnabled"], false);
+    assert_eq!(
+        http_status(&addr, "/api/sync/jobs", &secret),
+        None,
+        "stopped"
+    );
+    assert_eq!(
+        d.err(
+            "set_api_server",
+            json!({ "enabled": true, "listen": "0.0.0.0:6806" })
+        )["code"],
+        "invalid_request",
+        "the app serves this machine only"
+    );
+
+    // A port in use: refused, and the setting stays off.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().to_string();
+    let e = d.err("set_api_server", json!({ "enabled": true, "listen": busy }));
+    assert!(
+        e["message"].as_str().unwrap().contains("cannot listen"),
+        "{e}"
+    );
+    assert!(!d.engine.app_state().unwrap().api_enabled);
+}
+
 #[test]
 fn pausing_and_the_app_state() {
     let d = Desktop::new();
-    let fresh = json!({ "paused": false, "autostart": false, "language": null });
+    let fresh = json!({
+        "paused": false, "autostart": false, "language": null,
+        "apiEnabled": false, "apiListen": "127.0.0.1:6806",
+    });
     assert_eq!(d.ok("get_app_state", json!({})), fresh);
-    let paused = json!({ "paused": true, "autostart": false, "language": null });
+    let paused = json!({
+        "paused": true, "autostart": false, "language": null,
+        "apiEnabled": false, "apiListen": "127.0.0.1:6806",
+    });
     assert_eq!(d.ok("set_paused", json!({ "paused": true })), paused);
     assert_eq!(d.ok("get_app_state", json!({})), paused);
     assert!(d.engine.app_state().unwrap().paused, "the engine is paused");
