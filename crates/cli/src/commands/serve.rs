@@ -68,6 +68,7 @@ async fn serve(
         }
     });
 
+    let mut signals = StopSignals::new()?;
     let server = Server::start(ctx.engine.clone(), config).await?;
     let url = format!("http://{}/", server.local_addr());
     let background = if args.no_background {
@@ -96,7 +97,7 @@ async fn serve(
         output::print(&text)?;
     }
 
-    stop_signal().await?;
+    signals.next().await?;
     server.stop().await;
     // Joins the scheduler: no job starts after this.
     drop(tokio::task::spawn_blocking(move || drop(background)).await);
@@ -108,7 +109,7 @@ async fn serve(
         eprintln!("stopping once {running} running sync(s) end; Ctrl-C again to stop at once");
         tokio::select! {
             _ = ended.recv() => {}
-            _ = stop_signal() => bail!("stopped while syncs still ran; they are recorded as interrupted"),
+            _ = signals.next() => bail!("stopped while syncs still ran; they are recorded as interrupted"),
         }
     }
     Ok(Exit::Ok)
@@ -125,20 +126,41 @@ fn first_token(ctx: &Ctx) -> Result<Option<CreatedToken>> {
     ))
 }
 
-/// Ctrl-C, SIGTERM or SIGHUP.
-async fn stop_signal() -> Result<()> {
+/// Ctrl-C, SIGTERM and SIGHUP, caught from creation on (a signal that arrives before the
+/// first wait is not lost, and does not kill the process the default way).
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut hup = signal(SignalKind::hangup())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r?,
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
+    kinds: Vec<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn new() -> Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let kinds = [
+                SignalKind::interrupt(),
+                SignalKind::terminate(),
+                SignalKind::hangup(),
+            ]
+            .into_iter()
+            .map(signal)
+            .collect::<Result<_, _>>()
+            .context("cannot catch Ctrl-C and SIGTERM")?;
+            Ok(StopSignals { kinds })
         }
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
     }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await?;
-    Ok(())
+
+    async fn next(&mut self) -> Result<()> {
+        #[cfg(unix)]
+        {
+            let waits = self.kinds.iter_mut().map(|s| Box::pin(s.recv()));
+            futures::future::select_all(waits).await;
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    }
 }
