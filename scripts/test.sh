@@ -127,6 +127,10 @@ main() {
   # not in run_tests, to keep one code path).
   run_step doctests cargo test --workspace --doc
   run_step types check_types
+  # The local HTTP API on a live `syncdesk-cli serve`: docs/api.md's examples and schemathesis
+  # against docs/openapi.yaml; then the web UI it serves, in Chromium.
+  run_step api-docs "$SYNCDESK_ROOT/scripts/api-fuzz.sh"
+  run_step web "$SYNCDESK_ROOT/scripts/web-test.sh"
   # The desktop app end to end, under Xvfb (tests/e2e/). scripts/e2e.sh builds what it runs
   # (`cargo build -p syncdesk -p syncdesk-cli`: the steps above build test binaries, not the
   # app), and installs its venv and tauri-driver when missing.

@@ -3,18 +3,26 @@
 
 use std::sync::Arc;
 
-use syncdesk_api::{Server, ServerConfig};
+use syncdesk_api::{Server, ServerConfig, UiSource};
 use syncdesk_engine::Engine;
 use syncdesk_engine::model::{ApiError, AppState};
 use tokio::sync::Mutex;
 
-/// The running server, if any.
-#[derive(Default)]
 pub struct ApiServer {
+    /// The running server, if any.
     running: Mutex<Option<Server>>,
+    /// The app's own UI, compiled in: browsers get the same views as the window.
+    ui: UiSource,
 }
 
 impl ApiServer {
+    pub fn new(ui: UiSource) -> ApiServer {
+        ApiServer {
+            running: Mutex::new(None),
+            ui,
+        }
+    }
+
     /// Serves (or stops serving) as `state` says; a server on another address is replaced.
     pub async fn apply(
         &self,
@@ -43,7 +51,7 @@ impl ApiServer {
         let config = ServerConfig {
             listen,
             allow_hosts: Vec::new(),
-            ui_dir: syncdesk_api::default_ui_dir(),
+            ui: self.ui.clone(),
             default_remote: default_remote.to_owned(),
         };
         let server = Server::start(engine.clone(), config)

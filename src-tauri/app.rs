@@ -8,6 +8,8 @@ use syncdesk_engine::Engine;
 use syncdesk_engine::background::Background;
 use tauri::{App, Manager, Runtime};
 
+use syncdesk_api::UiSource;
+
 use crate::api_server::ApiServer;
 use crate::{bridge, first_run, tray};
 
@@ -25,12 +27,12 @@ pub struct AppContext {
 impl AppContext {
     /// The context of an engine that is open already, with background sync not started
     /// (`setup` starts it once the tray and the bridge are in place).
-    pub fn new(engine: Arc<Engine>, default_remote: PathBuf) -> AppContext {
+    pub fn new(engine: Arc<Engine>, default_remote: PathBuf, ui: UiSource) -> AppContext {
         AppContext {
             engine,
             default_remote,
             background: Mutex::new(None),
-            api: ApiServer::default(),
+            api: ApiServer::new(ui),
         }
     }
 }
@@ -52,7 +54,13 @@ pub fn setup<R: Runtime>(app: &mut App<R>) -> anyhow::Result<()> {
         .context("cannot find the app's data directory")?
         .join("remote");
     first_run::ensure_sample_folder(&engine, &default_remote)?;
-    app.manage(AppContext::new(engine.clone(), default_remote.clone()));
+    let assets = app.asset_resolver();
+    let ui = UiSource::Embedded(Arc::new(move |path: &str| {
+        assets
+            .get(path.to_owned())
+            .map(|asset| (asset.bytes, asset.mime_type))
+    }));
+    app.manage(AppContext::new(engine.clone(), default_remote.clone(), ui));
     tray::create(app.handle())?;
     bridge::start(app.handle(), &engine);
     engine.start_boot_sync()?;

@@ -13,7 +13,7 @@ use syncdesk_engine::model::{JobStatus, JobType, TriggerType};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
 use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use tauri::{App, Manager, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
 use crate::app::AppContext;
 use crate::commands;
@@ -35,10 +35,15 @@ impl Desktop {
         let default_remote = dir.path().join("app-data").join("remote");
         let app = mock_builder()
             .invoke_handler(commands::handler())
-            .manage(AppContext::new(engine.clone(), default_remote.clone()))
             // The real context: its capability must grant every command the UI calls.
             .build(tauri::generate_context!())
             .unwrap();
+        // The app's embedded UI, as app::setup hands it to the local API.
+        let assets = app.asset_resolver();
+        let ui = syncdesk_api::UiSource::Embedded(Arc::new(move |path: &str| {
+            assets.get(path.to_owned()).map(|a| (a.bytes, a.mime_type))
+        }));
+        app.manage(AppContext::new(engine.clone(), default_remote.clone(), ui));
         // Config windows are only made when the app runs; the capability names this label.
         let window = WebviewWindowBuilder::new(&app, "main", WebviewUrl::default())
             .build()
@@ -496,6 +501,11 @@ fn the_local_api_serves_while_on_and_tokens_are_managed_from_settings() {
     );
     assert_eq!(http_status(&addr, "/api/sync/jobs", &secret), Some(200));
     assert_eq!(http_status(&addr, "/api/sync/jobs", "sdt_wrong"), Some(401));
+    assert_eq!(
+        http_status(&addr, "/", ""),
+        Some(200),
+        "the app's own UI, for browsers"
+    );
 
     d.ok("revoke_api_token", json!({ "name": "scripts" }));
     assert_eq!(http_status(&addr, "/api/sync/jobs", &secret), Some(401));

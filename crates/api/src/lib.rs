@@ -30,7 +30,7 @@ use tokio::sync::watch;
 pub use auth::needs_admin;
 pub use body::BODY_LIMIT;
 pub use serve::{Server, ServerError};
-pub use ui::default_ui_dir;
+pub use ui::{AssetLookup, UiSource, default_ui_dir};
 
 use reply::{Failure, Style};
 use routes::{commands, jobs, sync};
@@ -41,8 +41,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Host names besides the listen address the server answers to (`--allow-host`).
     pub allow_hosts: Vec<String>,
-    /// The built web UI; `None` serves a page saying how to build it.
-    pub ui_dir: Option<PathBuf>,
+    /// The web UI to serve at `/`.
+    pub ui: UiSource,
     /// The repository of folders added with `repository: null`.
     pub default_remote: PathBuf,
 }
@@ -139,7 +139,7 @@ pub fn router(
     Router::new()
         .merge(api)
         .route("/ws", get(ws::upgrade))
-        .merge(ui::routes(config.ui_dir.as_deref()))
+        .merge(ui::routes(&config.ui))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
@@ -150,6 +150,19 @@ pub fn router(
         ))
         .layer(middleware::from_fn(respond))
         .with_state(state)
+}
+
+/// No framing (clickjacking a Sync button), no MIME sniffing, no referrer, and a CSP that
+/// lets the UI talk only to this server.
+fn secure_headers(headers: &mut axum::http::HeaderMap) {
+    use axum::http::{HeaderValue, header};
+    const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+        img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; \
+        base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
 }
 
 async fn time_limit(req: Request, next: Next) -> Response {
@@ -171,7 +184,8 @@ async fn respond(req: Request, next: Next) -> Response {
     let span = tracing::info_span!("request", method = %req.method(), path = %path, token = tracing::field::Empty);
     let started = Instant::now();
     let res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
-    let res = reply::render(Style::of(&path), res);
+    let mut res = reply::render(Style::of(&path), res);
+    secure_headers(res.headers_mut());
     let status = res.status();
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {

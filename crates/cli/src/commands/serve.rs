@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context, Result, bail};
 use serde_json::json;
-use syncdesk_api::{Server, ServerConfig};
+use syncdesk_api::{Server, ServerConfig, UiSource};
 use syncdesk_engine::model::{ApiRole, CreatedToken, Event};
 
 use super::Ctx;
@@ -32,10 +32,13 @@ pub fn run(ctx: &Ctx, args: &ServeArgs) -> Result<Exit> {
     let config = ServerConfig {
         listen: args.listen,
         allow_hosts: args.allow_host.clone(),
-        ui_dir: args.ui_dir.clone().or_else(syncdesk_api::default_ui_dir),
+        ui: match args.ui_dir.clone().or_else(syncdesk_api::default_ui_dir) {
+            Some(dir) => UiSource::Dir(dir),
+            None => UiSource::None,
+        },
         default_remote: ctx.state_dir.join("remote"),
     };
-    if config.ui_dir.is_none() {
+    if matches!(config.ui, UiSource::None) {
         eprintln!("warning: the web UI is not built (npm run build in ui/); serving the API only");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
