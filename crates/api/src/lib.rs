@@ -135,6 +135,13 @@ pub fn router(
             "/api/{*rest}",
             any(|| async { Failure::not_found("no such endpoint; docs/api.md lists them") }),
         )
+        .method_not_allowed_fallback(|| async {
+            Failure::http(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint takes another method; docs/api.md lists them",
+            )
+        })
         .layer(middleware::from_fn(time_limit));
     Router::new()
         .merge(api)
@@ -159,10 +166,19 @@ fn secure_headers(headers: &mut axum::http::HeaderMap) {
     const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
         img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; \
         base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
 }
 
 async fn time_limit(req: Request, next: Next) -> Response {

@@ -112,6 +112,12 @@ pub fn render(style: Style, mut res: Response) -> Response {
         Style::Rest => json!({ "code": code, "message": message }),
     };
     let mut out = (status, Json(body)).into_response();
+    // Headers the failure came with (such as `Allow` on a 405) stay.
+    for (name, value) in res.headers() {
+        if name != http::header::CONTENT_TYPE && name != http::header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
     if status == StatusCode::UNAUTHORIZED {
         out.headers_mut().insert(
             http::header::WWW_AUTHENTICATE,

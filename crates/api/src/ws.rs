@@ -5,18 +5,26 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 
 use crate::ApiState;
+use crate::reply::Failure;
 
 /// Events a client may fall behind by before it is dropped (close code 1013): losing
 /// events silently would leave its view wrong without it knowing.
 pub const BACKLOG: usize = 4096;
 
-pub async fn upgrade(State(st): State<ApiState>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| stream(socket, st))
+pub async fn upgrade(
+    State(st): State<ApiState>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    match ws {
+        Ok(ws) => ws.on_upgrade(move |socket| stream(socket, st)),
+        Err(e) => Failure::bad_request(format!("/ws is a WebSocket: {e}")).into_response(),
+    }
 }
 
 async fn stream(mut socket: WebSocket, st: ApiState) {

@@ -1,7 +1,7 @@
 //! Seed 004: `POST /api/sync/jobs`, `GET /api/sync/jobs`, `GET /api/sync/jobs/{id}`, and a
 //! job's log.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::str::FromStr;
 
 use axum::Json;
@@ -51,7 +51,7 @@ pub async fn create(
 
 pub async fn list(
     State(st): State<ApiState>,
-    Query(query): Query<HashMap<String, String>>,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Reply<SyncJobPage> {
     let filter = filter(&query)?;
     blocking(&st, move |e| e.jobs(&filter)).await.map(Json)
@@ -78,9 +78,13 @@ fn job_id(s: &str) -> Result<JobId, Failure> {
 }
 
 /// The query of `GET /api/sync/jobs`, strictly: a typo is an error, not an ignored filter.
-fn filter(query: &HashMap<String, String>) -> Result<JobFilter, Failure> {
+fn filter(query: &[(String, String)]) -> Result<JobFilter, Failure> {
     let mut f = JobFilter::default();
+    let mut seen = HashSet::new();
     for (key, value) in query {
+        if !seen.insert(key) {
+            return Err(Failure::bad_request(format!("{key} is given twice")));
+        }
         let bad = |why: String| Failure::bad_request(format!("{key}={value:?}: {why}"));
         match key.as_str() {
             "page" => f.page = number(value, 1, u32::MAX).map_err(bad)?,
