@@ -43,75 +43,88 @@ pub struct Caller {
 
 /// Token hashes by name, loaded from the keyring when an unknown token shows up. The
 /// database decides whether a name is still valid on every request, so a token revoked by
-/// another process is refused at once.
+/// another process is refused at once — and one revoked and created again under the same name
+/// (another date) is a different token.
 pub struct Tokens {
     engine: Arc<Engine>,
-    hashes: Mutex<HashMap<String, Option<blake3::Hash>>>,
+    cache: Mutex<HashMap<String, Cached>>,
+}
+
+struct Cached {
+    created_at: String,
+    /// `None` when the keyring had no secret for it.
+    hash: Option<blake3::Hash>,
 }
 
 impl Tokens {
     pub fn new(engine: Arc<Engine>) -> Tokens {
         Tokens {
             engine,
-            hashes: Mutex::new(HashMap::new()),
+            cache: Mutex::new(HashMap::new()),
         }
     }
 
     /// Blocking (SQLite, the keyring): call from a blocking thread.
     pub fn check(&self, presented: &str) -> Result<Option<Caller>, EngineError> {
         let hash = blake3::hash(presented.as_bytes());
-        let name = match self.find(&hash) {
-            Some(name) => Some(name),
-            None => {
-                self.reload()?;
-                self.find(&hash)
+        for first in [true, false] {
+            if let Some((name, created_at)) = self.find(&hash) {
+                match self.engine.api_token(&name)? {
+                    Some(token) if token.created_at == created_at => {
+                        return Ok(Some(Caller {
+                            token: token.name,
+                            role: token.role,
+                        }));
+                    }
+                    // Revoked, or replaced by a new token of that name.
+                    _ => {
+                        self.lock().remove(&name);
+                    }
+                }
             }
-        };
-        let Some(name) = name else {
-            return Ok(None);
-        };
-        match self.engine.api_token(&name)? {
-            Some(token) => Ok(Some(Caller {
-                token: token.name,
-                role: token.role,
-            })),
-            None => {
-                self.lock().remove(&name);
-                Ok(None)
+            if first {
+                self.reload()?;
             }
         }
+        Ok(None)
     }
 
-    fn find(&self, hash: &blake3::Hash) -> Option<String> {
+    fn find(&self, hash: &blake3::Hash) -> Option<(String, String)> {
         // blake3::Hash compares in constant time.
         self.lock()
             .iter()
-            .find(|(_, h)| h.as_ref() == Some(hash))
-            .map(|(name, _)| name.clone())
+            .find(|(_, c)| c.hash.as_ref() == Some(hash))
+            .map(|(name, c)| (name.clone(), c.created_at.clone()))
     }
 
-    /// Reads the secrets of tokens not seen before; forgets revoked ones.
+    /// Reads the secrets of tokens not seen before; forgets revoked and replaced ones.
     fn reload(&self) -> Result<(), EngineError> {
         let tokens = self.engine.api_tokens()?;
-        let fresh: Vec<String> = {
-            let mut hashes = self.lock();
-            hashes.retain(|name, _| tokens.iter().any(|t| &t.name == name));
+        let fresh: Vec<_> = {
+            let mut cache = self.lock();
+            cache.retain(|name, c| {
+                tokens
+                    .iter()
+                    .any(|t| &t.name == name && t.created_at == c.created_at)
+            });
             tokens
                 .into_iter()
-                .map(|t| t.name)
-                .filter(|name| !hashes.contains_key(name))
+                .filter(|t| !cache.contains_key(&t.name))
                 .collect()
         };
-        for name in fresh {
-            let secret = self.engine.api_token_secret(&name)?;
-            let hash = secret.map(|s| blake3::hash(s.expose().as_bytes()));
-            self.lock().insert(name, hash);
+        for token in fresh {
+            let secret = self.engine.api_token_secret(&token.name)?;
+            let cached = Cached {
+                created_at: token.created_at,
+                hash: secret.map(|s| blake3::hash(s.expose().as_bytes())),
+            };
+            self.lock().insert(token.name, cached);
         }
         Ok(())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<blake3::Hash>>> {
-        self.hashes.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -131,10 +131,9 @@ pub fn router(
         .route("/api/app/getAppState", post(commands::get_app_state))
         .route("/api/app/setPaused", post(commands::set_paused))
         .route("/api/app/setLanguage", post(commands::set_language))
-        .route(
-            "/api/{*rest}",
-            any(|| async { Failure::not_found("no such endpoint; docs/api.md lists them") }),
-        )
+        .route("/api", any(unknown_endpoint))
+        .route("/api/", any(unknown_endpoint))
+        .route("/api/{*rest}", any(unknown_endpoint))
         .method_not_allowed_fallback(|| async {
             Failure::http(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -157,6 +156,10 @@ pub fn router(
         ))
         .layer(middleware::from_fn(respond))
         .with_state(state)
+}
+
+async fn unknown_endpoint() -> Failure {
+    Failure::not_found("no such endpoint; docs/api.md lists them")
 }
 
 /// No framing (clickjacking a Sync button), no MIME sniffing, no referrer, and a CSP that

@@ -118,6 +118,13 @@ pub fn render(style: Style, mut res: Response) -> Response {
             out.headers_mut().insert(name.clone(), value.clone());
         }
     }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The rest of an oversized body is not read: the connection cannot carry on.
+        out.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
     if status == StatusCode::UNAUTHORIZED {
         out.headers_mut().insert(
             http::header::WWW_AUTHENTICATE,

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::{IntoResponse, Response};
+use syncdesk_engine::events::Subscription;
 use tokio::sync::mpsc;
 
 use crate::ApiState;
@@ -21,39 +22,60 @@ pub async fn upgrade(
     State(st): State<ApiState>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    match ws {
-        Ok(ws) => ws.on_upgrade(move |socket| stream(socket, st)),
-        Err(e) => Failure::bad_request(format!("/ws is a WebSocket: {e}")).into_response(),
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(e) => return Failure::bad_request(format!("/ws is a WebSocket: {e}")).into_response(),
+    };
+    // Subscribed before the handshake answer: a client that starts a sync as soon as it is
+    // connected gets every event of it.
+    let events = Events::subscribe(&st);
+    ws.on_upgrade(move |socket| stream(socket, st, events))
+}
+
+/// The engine events for one client, serialized, with a flag set when it fell too far behind.
+struct Events {
+    rx: mpsc::Receiver<String>,
+    behind: Arc<AtomicBool>,
+    _subscription: Subscription,
+}
+
+impl Events {
+    fn subscribe(st: &ApiState) -> Events {
+        let (tx, rx) = mpsc::channel::<String>(BACKLOG);
+        let behind = Arc::new(AtomicBool::new(false));
+        let flag = behind.clone();
+        // Runs on the thread that publishes: serializing is all it does, it never waits.
+        let subscription = st.engine.events().subscribe(move |event| {
+            if flag.load(Ordering::Relaxed) {
+                return;
+            }
+            match serde_json::to_string(event) {
+                Ok(text) => {
+                    if tx.try_send(text).is_err() {
+                        flag.store(true, Ordering::Relaxed);
+                    }
+                }
+                Err(e) => tracing::error!("cannot serialize the {} event: {e}", event.name()),
+            }
+        });
+        Events {
+            rx,
+            behind,
+            _subscription: subscription,
+        }
     }
 }
 
-async fn stream(mut socket: WebSocket, st: ApiState) {
-    let (tx, mut rx) = mpsc::channel::<String>(BACKLOG);
-    let behind = Arc::new(AtomicBool::new(false));
-    let flag = behind.clone();
-    // Runs on the thread that publishes: serializing is all it does, it never waits.
-    let _subscription = st.engine.events().subscribe(move |event| {
-        if flag.load(Ordering::Relaxed) {
-            return;
-        }
-        match serde_json::to_string(event) {
-            Ok(text) => {
-                if tx.try_send(text).is_err() {
-                    flag.store(true, Ordering::Relaxed);
-                }
-            }
-            Err(e) => tracing::error!("cannot serialize the {} event: {e}", event.name()),
-        }
-    });
+async fn stream(mut socket: WebSocket, st: ApiState, mut events: Events) {
     let mut shutdown = st.shutdown.clone();
     loop {
         tokio::select! {
-            next = rx.recv() => {
+            next = events.rx.recv() => {
                 let Some(text) = next else { break };
                 if socket.send(Message::Text(text.into())).await.is_err() {
                     break;
                 }
-                if behind.load(Ordering::Relaxed) && rx.is_empty() {
+                if events.behind.load(Ordering::Relaxed) && events.rx.is_empty() {
                     tracing::warn!("a WebSocket client fell {BACKLOG} events behind; closing it");
                     close(&mut socket, close_code::AGAIN, "too far behind: reconnect and reload").await;
                     break;

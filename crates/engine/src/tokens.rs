@@ -31,10 +31,12 @@ impl Engine {
         let raw = random::bytes::<32>()
             .map_err(|e| EngineError::Internal(format!("cannot make a token: {e}")))?;
         let secret = format!("{TOKEN_PREFIX}{}", hex::encode(raw));
+        // To the microsecond: a server tells a token from one revoked just before under the
+        // same name by its date.
         let token = ApiToken {
             name,
             role,
-            created_at: clock::now(),
+            created_at: clock::now_micros(),
         };
         // The row first: it claims the name, so two processes cannot both store a secret
         // under it. A keyring failure takes the row back.
