@@ -20,13 +20,14 @@ GROUP_NAMES=(base desktop bench servers)
 PKGS_base=(build-essential pkg-config curl ca-certificates openssl)
 # The Tauri desktop app (WebKitGTK, tray, dialogs) and its headless tests: Xvfb, the WebKit
 # WebDriver, a session bus and the Secret Service keyring; Python with venv for the end-to-end
-# tests (scripts/e2e.sh).
+# tests (scripts/e2e.sh); Chromium and its WebDriver for the web UI's tests (scripts/web-test.sh).
 PKGS_desktop=(libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev
   librsvg2-dev libsoup-3.0-dev libxdo-dev file xvfb xauth webkit2gtk-driver dbus dbus-x11
   gnome-keyring libsecret-1-0 libsecret-tools libdbus-1-dev keyutils imagemagick
-  python3 python3-venv)
-# scripts/bench: the tools we compare against, and GNU time for peak RSS.
-PKGS_bench=(rclone restic time)
+  python3 python3-venv chromium chromium-driver)
+# scripts/bench: the tools we compare against, GNU time for peak RSS, and wrk to load the
+# local HTTP API (api-bench.sh).
+PKGS_bench=(rclone restic time wrk)
 # The loopback S3/WebDAV servers of the backend tests (scripts/servers.sh): rclone's WebDAV
 # server, Apache with mod_dav_fs (apache2-utils for htpasswd), nginx with the dav-ext module,
 # and Python with venv for moto (the S3 server, from PyPI, see post_servers).
