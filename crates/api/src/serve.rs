@@ -42,7 +42,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds `config.listen` and serves on the current Tokio runtime.
+    /// Binds `config.listen` and serves on the current Tokio runtime (a multi-thread one: a
+    /// known token is checked in place with `block_in_place`).
     pub async fn start(engine: Arc<Engine>, config: ServerConfig) -> Result<Server, ServerError> {
         let listener =
             TcpListener::bind(config.listen)

@@ -119,7 +119,10 @@ fn pause_and_resume_report_the_app_state() {
     assert_eq!(code, 0);
     assert_eq!(
         state,
-        json!({ "paused": true, "autostart": false, "language": null })
+        json!({
+            "paused": true, "autostart": false, "language": null,
+            "apiEnabled": false, "apiListen": "127.0.0.1:6806",
+        })
     );
     // Idempotent, and a sync the user asks for still runs.
     assert_eq!(a.json(&["pause"]).1["paused"], true);

@@ -13,6 +13,7 @@ use crate::events::{EventBus, Reporter, lock};
 use crate::history::{self, CheckReport, FileInfo, RestoreReport, SnapshotInfo};
 use crate::ignores::{self, RulesError};
 use crate::jobs::{self, FolderLock};
+use crate::launcher::Launcher;
 use crate::model::{
     ApiError, AppState, DEFAULT_CLOUD_NAME, Event, Folder, FolderInfo, FolderSettings, JobDetail,
     JobFilter, JobId, JobLogLine, LANGUAGES, MAX_INTERVAL_SECS, MIN_INTERVAL_SECS, NewFolder,
@@ -155,6 +156,8 @@ pub struct Engine {
     app_state: Mutex<()>,
     /// Set while a [`Background`] runs: two would start every sync twice.
     pub(crate) background: AtomicBool,
+    /// Starts the threads of syncs asked for with `perform_sync` and the boot sync.
+    launcher: Launcher,
 }
 
 impl Engine {
@@ -176,6 +179,7 @@ impl Engine {
             echo: Arc::new(EchoLog::default()),
             app_state: Mutex::new(()),
             background: AtomicBool::new(false),
+            launcher: Launcher::start()?,
         }))
     }
 
@@ -537,10 +541,10 @@ impl Engine {
         let job_ids = prepared.iter().map(|(job, _)| job.id).collect();
         for (job, lock) in prepared {
             let engine = self.clone();
-            std::thread::Builder::new()
-                .name(format!("sync-{}", job.folder))
-                .spawn(move || jobs::execute(&engine, job, lock))
-                .map_err(|e| EngineError::Internal(format!("cannot start the sync: {e}")))?;
+            self.launcher
+                .spawn(format!("sync-{}", job.folder), move || {
+                    jobs::execute(&engine, job, lock);
+                })?;
         }
         Ok(PerformSyncStarted {
             progress: Progress {
@@ -707,15 +711,12 @@ impl Engine {
         self.boot.store(true, Ordering::SeqCst);
         let ids = prepared.iter().map(|(j, _)| j.id).collect();
         let engine = self.clone();
-        std::thread::Builder::new()
-            .name("boot-sync".into())
-            .spawn(move || {
-                for (job, lock) in prepared {
-                    jobs::execute(&engine, job, lock);
-                }
-                engine.boot.store(false, Ordering::SeqCst);
-            })
-            .map_err(|e| EngineError::Internal(format!("cannot start the boot sync: {e}")))?;
+        self.launcher.spawn("boot-sync".into(), move || {
+            for (job, lock) in prepared {
+                jobs::execute(&engine, job, lock);
+            }
+            engine.boot.store(false, Ordering::SeqCst);
+        })?;
         Ok(ids)
     }
 

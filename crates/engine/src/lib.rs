@@ -11,6 +11,7 @@ pub mod failpoint;
 pub mod history;
 pub mod ignores;
 pub mod jobs;
+mod launcher;
 pub mod model;
 pub mod random;
 pub mod relpath;

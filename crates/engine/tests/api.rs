@@ -270,3 +270,50 @@ fn events_carry_the_contract_names_and_follow_jobs_folders_and_app_state() {
         assert_eq!(&back, e);
     }
 }
+
+/// A server lowers the priority of its request threads; the syncs its requests start run at
+/// the normal priority all the same (Linux threads inherit their creator's).
+#[cfg(target_os = "linux")]
+#[test]
+fn syncs_do_not_inherit_the_priority_of_the_thread_that_asks() {
+    fn own_priority() -> i32 {
+        // SAFETY: plain system calls on the calling thread.
+        unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            libc::getpriority(libc::PRIO_PROCESS, tid)
+        }
+    }
+    let w = World::new();
+    let a = w.device("a");
+    let base = own_priority();
+    let seen = Arc::new(Mutex::new(None));
+    let record = seen.clone();
+    // Listeners run on the sync's own thread.
+    let _sub = a.engine.events().subscribe(move |e| {
+        if let Event::SyncBegin(_) = e {
+            *record.lock().unwrap() = Some(own_priority());
+        }
+    });
+    let engine = a.engine.clone();
+    let job = std::thread::spawn(move || {
+        // SAFETY: as above.
+        unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            assert_eq!(libc::setpriority(libc::PRIO_PROCESS, tid, base + 5), 0);
+        }
+        assert_eq!(own_priority(), base + 5);
+        let req = PerformSyncRequest {
+            app: "test".into(),
+            ..Default::default()
+        };
+        engine.perform_sync(&req).unwrap().job_ids[0]
+    })
+    .join()
+    .unwrap();
+    assert_eq!(a.engine.wait_job(job).unwrap().status, JobStatus::Succeeded);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        Some(base),
+        "the sync ran at the normal priority"
+    );
+}

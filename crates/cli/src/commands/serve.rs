@@ -41,19 +41,42 @@ pub fn run(ctx: &Ctx, args: &ServeArgs) -> Result<Exit> {
     if matches!(config.ui, UiSource::None) {
         eprintln!("warning: the web UI is not built (npm run build in ui/); serving the API only");
     }
+    // The scheduler and the watcher start here, outside the server's threads, so they and
+    // their syncs keep the normal priority.
+    let background = if args.no_background {
+        None
+    } else {
+        ctx.engine.start_boot_sync()?;
+        Some(ctx.engine.start_background())
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("api")
+        // Requests wait on SQLite's few readers anyway; more threads only cost memory.
+        .max_blocking_threads(4)
+        .on_thread_start(yield_to_syncs)
         .build()
         .context("cannot start the server's threads")?;
-    runtime.block_on(serve(ctx, args, config, created))
+    runtime.block_on(serve(ctx, config, created, background))
+}
+
+/// Requests run at a lower CPU priority than syncs: a client polling as fast as it can
+/// must not slow the sync it watches. (The engine starts sync threads from its own thread,
+/// so they do not inherit this.)
+fn yield_to_syncs() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread, no pointers.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
 }
 
 async fn serve(
     ctx: &Ctx,
-    args: &ServeArgs,
     config: ServerConfig,
     created: Option<CreatedToken>,
+    background: Option<syncdesk_engine::Background>,
 ) -> Result<Exit> {
     // Jobs of this process still running, to wait for when stopping.
     let open = Arc::new(Mutex::new(BTreeSet::new()));
@@ -74,17 +97,6 @@ async fn serve(
     let mut signals = StopSignals::new()?;
     let server = Server::start(ctx.engine.clone(), config).await?;
     let url = format!("http://{}/", server.local_addr());
-    let background = if args.no_background {
-        None
-    } else {
-        let engine = ctx.engine.clone();
-        tokio::task::spawn_blocking(move || -> Result<_> {
-            engine.start_boot_sync()?;
-            Ok(engine.start_background())
-        })
-        .await??
-        .into()
-    };
     if ctx.json {
         output::json(
             &json!({ "listen": server.local_addr(), "url": url, "createdToken": created }),

@@ -139,12 +139,7 @@ impl Store {
 
         // One read transaction: the count and the page describe the same rows.
         self.read(|tx| {
-            let total: i64 = tx.query_row(
-                &format!("SELECT COUNT(*) FROM jobs{where_sql}"),
-                params_from_iter(&args),
-                |row| row.get(0),
-            )?;
-            let total = u64::try_from(total).unwrap_or(0);
+            let total = self.job_count(tx, &where_sql, &args)?;
             let offset = (u64::from(page) - 1) * u64::from(page_size);
             let items = if offset >= total {
                 Vec::new()
@@ -172,6 +167,37 @@ impl Store {
                 },
             })
         })
+    }
+
+    /// How many jobs match: counting 100,000 rows takes most of a listing's time, so the count
+    /// is kept per filter for as long as the job list's version (see migration 6) stays.
+    fn job_count(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        where_sql: &str,
+        args: &[Value],
+    ) -> Result<u64, StoreError> {
+        let version: i64 =
+            tx.query_row("SELECT version FROM jobs_version", [], |row| row.get(0))?;
+        let key = format!("{where_sql}{args:?}");
+        if let Some(&(v, total)) = self.job_counts().get(&key)
+            && v == version
+        {
+            return Ok(total);
+        }
+        let total: i64 = tx.query_row(
+            &format!("SELECT COUNT(*) FROM jobs{where_sql}"),
+            params_from_iter(args),
+            |row| row.get(0),
+        )?;
+        let total = u64::try_from(total).unwrap_or(0);
+        let mut counts = self.job_counts();
+        // Filters by folder are unbounded in number; a few dozen are what a UI uses.
+        if counts.len() >= 64 {
+            counts.clear();
+        }
+        counts.insert(key, (version, total));
+        Ok(total)
     }
 
     /// The folder's newest job, if it ever had one.
@@ -465,6 +491,35 @@ mod tests {
         assert_eq!(store.last_job("docs").unwrap().unwrap().id, later.id);
         assert!(later.id > created.id);
         assert!(store.job_log(later.id).unwrap().is_empty());
+    }
+
+    /// Counts are cached per filter; a job another process (another connection) creates or
+    /// finishes still shows in the next listing's total.
+    #[test]
+    fn listing_totals_follow_changes_made_elsewhere() {
+        let (dir, store) = open_temp();
+        let other = Store::open(dir.path()).unwrap();
+        let failed = JobFilter {
+            status: Some(JobStatus::Failed),
+            ..JobFilter::default()
+        };
+        let total = |f: &JobFilter| store.jobs(f).unwrap().meta.total;
+        assert_eq!((total(&JobFilter::default()), total(&failed)), (0, 0));
+        let job = other
+            .create_job("docs", JobType::Sync, TriggerType::Api, &meta(&[]))
+            .unwrap();
+        assert_eq!((total(&JobFilter::default()), total(&failed)), (1, 0));
+        other
+            .finish_job(
+                job.id,
+                JobStatus::Failed,
+                Some("x"),
+                &job.stats,
+                &job.metadata,
+            )
+            .unwrap();
+        assert_eq!((total(&JobFilter::default()), total(&failed)), (1, 1));
+        assert_eq!(store.jobs(&failed).unwrap().items[0].id, job.id);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! The `Store` methods live next to the tables they touch: `device.rs`,
 //! `folders.rs`, `index.rs`, `cache.rs`, `jobs.rs`; the schema is in `schema.rs`.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -108,6 +109,8 @@ pub enum StoreError {
 pub struct Store {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
+    /// Job counts per listing filter, with the job list version they were counted at.
+    job_counts: Mutex<HashMap<String, (i64, u64)>>,
 }
 
 /// Read connections: enough for the HTTP API's concurrent requests on a small machine.
@@ -159,6 +162,7 @@ impl Store {
         Ok(Store {
             writer: Mutex::new(writer),
             readers,
+            job_counts: Mutex::new(HashMap::new()),
         })
     }
 
@@ -189,6 +193,12 @@ impl Store {
 }
 
 impl Store {
+    fn job_counts(&self) -> MutexGuard<'_, HashMap<String, (i64, u64)>> {
+        self.job_counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// A free reader if there is one, else the first (waiting for it).
     fn reader(&self) -> MutexGuard<'_, Connection> {
         for reader in &self.readers {

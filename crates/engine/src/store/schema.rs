@@ -121,6 +121,21 @@ const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 6: a version of the job list, bumped by every change that can move a job in or out of a
+    // listing, so the listing's total can be cached and still be exact (other processes too).
+    r#"
+    CREATE TABLE jobs_version (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL
+    );
+    INSERT INTO jobs_version (id, version) VALUES (1, 0);
+    CREATE TRIGGER jobs_version_insert AFTER INSERT ON jobs
+        BEGIN UPDATE jobs_version SET version = version + 1; END;
+    CREATE TRIGGER jobs_version_update AFTER UPDATE OF status, folder, job_type, trigger_type ON jobs
+        BEGIN UPDATE jobs_version SET version = version + 1; END;
+    CREATE TRIGGER jobs_version_delete AFTER DELETE ON jobs
+        BEGIN UPDATE jobs_version SET version = version + 1; END;
+    "#,
 ];
 
 /// The schema version this build writes.
