@@ -50,22 +50,6 @@ RUN_TIMEOUT=600
 # docs/openapi.yaml, but are not fuzzed.
 UNSAFE_OPERATIONS=(addFolder setFolderRepository testRemote restoreSnapshot restoreTrash)
 
-ensure_venv() {
-  local venv="$1" req="$SYNCDESK_ROOT/tests/api/requirements-fuzz.txt" python stamp
-  # Debian's python3 (python3-venv comes with setup.sh desktop) when there is one.
-  python="$(command -v /usr/bin/python3 || command -v python3)" ||
-    die "python3 not found; run scripts/setup.sh desktop"
-  stamp="$python $(sha256sum "$req" | cut -d' ' -f1)"
-  if [[ -x "$venv/bin/python" && -f "$venv/.fuzz-stamp" && "$(cat "$venv/.fuzz-stamp")" == "$stamp" ]]; then
-    return 0
-  fi
-  log "api-fuzz: creating $venv"
-  rm -rf "$venv"
-  "$python" -m venv "$venv" || die "cannot create a venv with $python (install python3-venv)"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$req"
-  printf '%s' "$stamp" >"$venv/.fuzz-stamp"
-}
-
 free_port() {
   "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -140,7 +124,7 @@ main() {
   command -v curl >/dev/null 2>&1 || die "curl not found; run scripts/setup.sh"
 
   VENV="$target/fuzz-venv"
-  ensure_venv "$VENV"
+  ensure_venv "$VENV" "$SYNCDESK_ROOT/tests/api/requirements-fuzz.txt"
   local out="$target/api-fuzz"
   rm -rf "$out"
   mkdir -p "$out"

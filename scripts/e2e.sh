@@ -16,23 +16,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TAURI_DRIVER_VERSION=2.1.0
 
-# The venv is (re)made when missing, and its packages reinstalled when the requirements change.
-ensure_venv() {
-  local venv="$1" req="$SYNCDESK_ROOT/tests/e2e/requirements.txt" python stamp
-  # Debian's python3 (with python3-venv from setup.sh) when there is one.
-  python="$(command -v /usr/bin/python3 || command -v python3)" ||
-    die "python3 not found; run scripts/setup.sh desktop"
-  stamp="$python $(sha256sum "$req" | cut -d' ' -f1)"
-  if [[ -x "$venv/bin/python" && -f "$venv/.e2e-stamp" && "$(cat "$venv/.e2e-stamp")" == "$stamp" ]]; then
-    return 0
-  fi
-  log "e2e: creating $venv"
-  rm -rf "$venv"
-  "$python" -m venv "$venv" || die "cannot create a venv with $python (install python3-venv)"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$req"
-  printf '%s' "$stamp" >"$venv/.e2e-stamp"
-}
-
 ensure_tauri_driver() {
   local cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
   if command -v tauri-driver >/dev/null 2>&1; then
@@ -72,7 +55,7 @@ main() {
   local target venv
   target="$(cargo_target_dir)" || die "cargo metadata failed"
   venv="$target/e2e-venv"
-  ensure_venv "$venv"
+  ensure_venv "$venv" "$SYNCDESK_ROOT/tests/e2e/requirements.txt"
   ensure_tauri_driver
   build_ui_if_needed
   # Incremental: about a second when nothing changed.

@@ -37,3 +37,21 @@ cli_release_bin() {
   dir="$(cargo_target_dir)" || die "cargo metadata failed"
   printf '%s/release/syncdesk-cli\n' "$dir"
 }
+
+# ensure_venv VENV REQUIREMENTS: a Python venv with exactly these pinned packages; (re)made when
+# missing, reinstalled when the requirements (or the Python) change. Debian's python3, with
+# python3-venv from `scripts/setup.sh desktop`, when there is one.
+ensure_venv() {
+  local venv="$1" req="$2" python stamp
+  python="$(command -v /usr/bin/python3 || command -v python3)" ||
+    die "python3 not found; run scripts/setup.sh desktop"
+  stamp="$python $(sha256sum "$req" | cut -d' ' -f1)"
+  if [[ -x "$venv/bin/python" && -f "$venv/.stamp" && "$(cat "$venv/.stamp")" == "$stamp" ]]; then
+    return 0
+  fi
+  log "creating the Python venv $venv"
+  rm -rf "$venv"
+  "$python" -m venv "$venv" || die "cannot create a venv with $python (install python3-venv)"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$req"
+  printf '%s' "$stamp" >"$venv/.stamp"
+}

@@ -15,24 +15,6 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# The venv is (re)made when missing, and its packages reinstalled when the requirements change.
-# The same pins as the desktop end-to-end tests, in a venv of its own (both may run at once).
-ensure_venv() {
-  local venv="$1" req="$SYNCDESK_ROOT/tests/e2e/requirements.txt" python stamp
-  # Debian's python3 (with python3-venv from setup.sh) when there is one.
-  python="$(command -v /usr/bin/python3 || command -v python3)" ||
-    die "python3 not found; run scripts/setup.sh desktop"
-  stamp="$python $(sha256sum "$req" | cut -d' ' -f1)"
-  if [[ -x "$venv/bin/python" && -f "$venv/.web-stamp" && "$(cat "$venv/.web-stamp")" == "$stamp" ]]; then
-    return 0
-  fi
-  log "web-test: creating $venv"
-  rm -rf "$venv"
-  "$python" -m venv "$venv" || die "cannot create a venv with $python (install python3-venv)"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$req"
-  printf '%s' "$stamp" >"$venv/.web-stamp"
-}
-
 # Only when ui/dist is missing or older than the UI's sources.
 build_ui_if_needed() {
   local ui="$SYNCDESK_ROOT/ui"
@@ -57,8 +39,9 @@ main() {
 
   local target venv
   target="$(cargo_target_dir)" || die "cargo metadata failed"
+  # The desktop end-to-end tests' pins, in a venv of its own (both may run at once).
   venv="$target/web-venv"
-  ensure_venv "$venv"
+  ensure_venv "$venv" "$SYNCDESK_ROOT/tests/e2e/requirements.txt"
   build_ui_if_needed
   # Incremental: about a second when nothing changed.
   cargo build -p syncdesk-cli
