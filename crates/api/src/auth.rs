@@ -30,7 +30,7 @@ const READ_POSTS: &[&str] = &[
     "/api/app/getAppState",
 ];
 
-pub fn needs_admin(method: &Method, path: &str) -> bool {
+fn needs_admin(method: &Method, path: &str) -> bool {
     !(method == Method::GET || method == Method::HEAD || READ_POSTS.contains(&path))
 }
 

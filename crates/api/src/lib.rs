@@ -27,7 +27,6 @@ use axum::routing::{any, get, post};
 use syncdesk_engine::Engine;
 use tokio::sync::watch;
 
-pub use auth::needs_admin;
 pub use body::BODY_LIMIT;
 pub use serve::{Server, ServerError};
 pub use ui::{AssetLookup, UiSource, default_ui_dir};

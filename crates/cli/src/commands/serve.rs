@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 use syncdesk_api::{Server, ServerConfig, UiSource};
-use syncdesk_engine::model::{ApiRole, CreatedToken, Event};
+use syncdesk_engine::events::Subscription;
+use syncdesk_engine::model::{ApiRole, CreatedToken, Event, JobId};
 
 use super::Ctx;
 use crate::args::ServeArgs;
@@ -28,7 +29,6 @@ pub fn run(ctx: &Ctx, args: &ServeArgs) -> Result<Exit> {
             args.listen
         );
     }
-    let created = first_token(ctx)?;
     let config = ServerConfig {
         listen: args.listen,
         allow_hosts: args.allow_host.clone(),
@@ -41,23 +41,28 @@ pub fn run(ctx: &Ctx, args: &ServeArgs) -> Result<Exit> {
     if matches!(config.ui, UiSource::None) {
         eprintln!("warning: the web UI is not built (npm run build in ui/); serving the API only");
     }
-    // The scheduler and the watcher start here, outside the server's threads, so they and
-    // their syncs keep the normal priority.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("api")
+        // Room for slow requests (a remote test, a preview) next to quick ones; more threads
+        // only add switching on a small machine (and wait on SQLite's few readers anyway).
+        .max_blocking_threads(8)
+        .on_thread_start(yield_to_syncs)
+        .build()
+        .context("cannot start the server's threads")?;
+    let server = runtime.block_on(Server::start(ctx.engine.clone(), config))?;
+    // Only once the server listens: a token made by a start that then failed would never be
+    // shown. The syncs start here too, outside the server's threads, so they and their threads
+    // keep the normal priority.
+    let created = first_token(ctx)?;
+    let jobs = RunningJobs::follow(ctx);
     let background = if args.no_background {
         None
     } else {
         ctx.engine.start_boot_sync()?;
         Some(ctx.engine.start_background())
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("api")
-        // Requests wait on SQLite's few readers anyway; more threads only cost memory.
-        .max_blocking_threads(4)
-        .on_thread_start(yield_to_syncs)
-        .build()
-        .context("cannot start the server's threads")?;
-    runtime.block_on(serve(ctx, config, created, background))
+    runtime.block_on(serve(ctx, server, created, jobs, background))
 }
 
 /// Requests run at a lower CPU priority than syncs: a client polling as fast as it can
@@ -74,28 +79,12 @@ fn yield_to_syncs() {
 
 async fn serve(
     ctx: &Ctx,
-    config: ServerConfig,
+    server: Server,
     created: Option<CreatedToken>,
+    mut jobs: RunningJobs,
     background: Option<syncdesk_engine::Background>,
 ) -> Result<Exit> {
-    // Jobs of this process still running, to wait for when stopping.
-    let open = Arc::new(Mutex::new(BTreeSet::new()));
-    let (ended_tx, mut ended) = tokio::sync::mpsc::unbounded_channel();
-    let tracked = open.clone();
-    let _subscription = ctx.engine.events().subscribe(move |e| {
-        if let Event::JobChanged(job) = e {
-            let mut open = tracked.lock().unwrap_or_else(PoisonError::into_inner);
-            if job.status.is_final() {
-                open.remove(&job.id);
-                let _ = ended_tx.send(());
-            } else {
-                open.insert(job.id);
-            }
-        }
-    });
-
     let mut signals = StopSignals::new()?;
-    let server = Server::start(ctx.engine.clone(), config).await?;
     let url = format!("http://{}/", server.local_addr());
     if ctx.json {
         output::json(
@@ -117,17 +106,56 @@ async fn serve(
     // Joins the scheduler: no job starts after this.
     drop(tokio::task::spawn_blocking(move || drop(background)).await);
     loop {
-        let running = open.lock().unwrap_or_else(PoisonError::into_inner).len();
+        let running = jobs.count();
         if running == 0 {
             break;
         }
         eprintln!("stopping once {running} running sync(s) end; Ctrl-C again to stop at once");
         tokio::select! {
-            _ = ended.recv() => {}
+            _ = jobs.ended.recv() => {}
             _ = signals.next() => bail!("stopped while syncs still ran; they are recorded as interrupted"),
         }
     }
     Ok(Exit::Ok)
+}
+
+/// The jobs of this process not ended yet, followed from before any starts: stopping waits
+/// for them.
+struct RunningJobs {
+    open: Arc<Mutex<BTreeSet<JobId>>>,
+    ended: tokio::sync::mpsc::UnboundedReceiver<()>,
+    _subscription: Subscription,
+}
+
+impl RunningJobs {
+    fn follow(ctx: &Ctx) -> RunningJobs {
+        let open = Arc::new(Mutex::new(BTreeSet::new()));
+        let (ended_tx, ended) = tokio::sync::mpsc::unbounded_channel();
+        let tracked = open.clone();
+        let subscription = ctx.engine.events().subscribe(move |e| {
+            if let Event::JobChanged(job) = e {
+                let mut open = tracked.lock().unwrap_or_else(PoisonError::into_inner);
+                if job.status.is_final() {
+                    open.remove(&job.id);
+                    let _ = ended_tx.send(());
+                } else {
+                    open.insert(job.id);
+                }
+            }
+        });
+        RunningJobs {
+            open,
+            ended,
+            _subscription: subscription,
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
 }
 
 /// The first start creates an admin token, so the API is usable at once.
