@@ -117,7 +117,7 @@ main() {
     ensure_cargo_on_path
     target="$(cargo_target_dir)" || die "cargo metadata failed"
     log "api-fuzz: building syncdesk-cli"
-    cargo build -p syncdesk-cli
+    build_binaries
     CLI="$target/debug/syncdesk-cli"
   fi
   [[ -x "$CLI" ]] || die "$CLI not found"

@@ -58,8 +58,7 @@ main() {
   ensure_venv "$venv" "$SYNCDESK_ROOT/tests/e2e/requirements.txt"
   ensure_tauri_driver
   build_ui_if_needed
-  # Incremental: about a second when nothing changed.
-  cargo build -p syncdesk -p syncdesk-cli
+  build_binaries
 
   export SYNCDESK_E2E_TARGET="$target"
   export SYNCDESK_E2E_ARTIFACTS="$target/e2e-artifacts"

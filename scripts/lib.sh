@@ -55,3 +55,10 @@ ensure_venv() {
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$req"
   printf '%s' "$stamp" >"$venv/.stamp"
 }
+
+# Builds the binaries the script-driven tests run (syncdesk, syncdesk-cli). It selects the same
+# targets as the test step (bins and tests), so cargo resolves the same features and reuses what
+# that step built instead of compiling the workspace a second time with another feature set.
+build_binaries() {
+  cargo build --workspace --bins --tests
+}

@@ -43,8 +43,7 @@ main() {
   venv="$target/web-venv"
   ensure_venv "$venv" "$SYNCDESK_ROOT/tests/e2e/requirements.txt"
   build_ui_if_needed
-  # Incremental: about a second when nothing changed.
-  cargo build -p syncdesk-cli
+  build_binaries
 
   export SYNCDESK_WEB_TARGET="$target"
   export SYNCDESK_WEB_ARTIFACTS="$target/web-artifacts"

@@ -52,6 +52,19 @@ describe('History', () => {
     expect(screen.getByText('Page 1 of 3 (45 jobs)')).toBeInTheDocument();
   });
 
+  it('shows a gateway job and filters by it', async () => {
+    const b = backend({
+      list_jobs: page([job(20, { folder: 'site', job_type: 'gateway', trigger_type: 'gateway' })]),
+      list_folders: [folder('site')],
+    });
+    renderView(History);
+    await screen.findByTestId('job-20');
+    expect(row(20).getByText('Gateway change')).toBeInTheDocument();
+    expect(row(20).getByText('Gateway')).toBeInTheDocument();
+    await userEvent.selectOptions(screen.getByLabelText('Type'), 'Gateway change');
+    await waitFor(() => expect(b.last('list_jobs')?.filter).toMatchObject({ job_type: 'gateway', page: 1 }));
+  });
+
   it('shows an empty state', async () => {
     backend({ list_jobs: page([]), list_folders: [] });
     renderView(History);

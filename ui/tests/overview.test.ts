@@ -32,6 +32,25 @@ describe('Overview', () => {
     expect(within(card('music')).getByTestId('state-music')).toHaveTextContent('Disabled');
   });
 
+  it('shows no cloud name for a folder pushed to a gateway or an Aries endpoint', async () => {
+    backend({
+      get_sync_info: syncInfo([
+        folderInfo('site', { providerName: 'Gateway', remote: 'gateway+https://files.example.com', cloudName: 'main' }),
+        folderInfo('servers', { providerName: 'Aries', remote: 'aries+https://aries.example.com', cloudName: 'main' }),
+        folderInfo('docs', { cloudName: 'work' }),
+      ]),
+    });
+    renderView(Overview);
+    const site = within(await screen.findByRole('listitem', { name: 'site' }));
+    expect(site.getByText('gateway+https://files.example.com')).toBeInTheDocument();
+    expect(site.getByText('(Gateway)')).toBeInTheDocument();
+    expect(site.queryByText('Cloud name')).not.toBeInTheDocument();
+    const servers = within(card('servers'));
+    expect(servers.getByText('(Aries)')).toBeInTheDocument();
+    expect(servers.queryByText('Cloud name')).not.toBeInTheDocument();
+    expect(within(card('docs')).getByText('Cloud name')).toBeInTheDocument();
+  });
+
   it('shows an empty state without folders', async () => {
     backend({ get_sync_info: syncInfo([]) });
     renderView(Overview);

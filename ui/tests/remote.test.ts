@@ -4,14 +4,14 @@ import userEvent from '@testing-library/user-event';
 import AddFolder from '../src/lib/views/settings/AddFolder.svelte';
 import Settings from '../src/lib/views/Settings.svelte';
 import { I18n } from '../src/lib/i18n/i18n.svelte';
-import { draftFromSpec, emptyDraft, specFromDraft, validateDraft } from '../src/lib/remote';
+import { draftFromSpec, emptyDraft, normalizeLimits, specFromDraft, validateDraft } from '../src/lib/remote';
 import type { Folder, ProbeReport, RemoteSpec } from '../src/lib/model';
 import { backend, folder, renderView, type Args, type Fake } from './helpers';
 
 /** What the engine's `remote_url` would answer, close enough to tell remotes apart. */
 function remoteUrl(a: Args): string {
   const s = a.spec as RemoteSpec;
-  return s.kind === 'local' ? s.path! : s.kind === 's3' ? `s3://${s.bucket}` : `webdav+${s.url}`;
+  return s.kind === 'local' ? s.path! : s.kind === 's3' ? `s3://${s.bucket}` : `${s.kind}+${s.url}`;
 }
 
 function addFolderFake(a: Args): Folder {
@@ -661,5 +661,317 @@ describe('a folder’s remote', () => {
     const alert = await f.findByRole('alert');
     expect(alert).toHaveTextContent('The passphrase does not fit this repository');
     expect(alert).toHaveTextContent('the current passphrase is wrong');
+  });
+});
+
+describe('push remotes (gateway, Aries)', () => {
+  const GATEWAY_CHOICE = 'Gateway (push the folder to a file gateway)';
+  const ARIES_CHOICE = 'Aries endpoint (push the folder’s server definitions)';
+  const PUSH_NOTE = /no cloud name, encryption or snapshots/;
+
+  it('offers a gateway with every field, and no repository options', async () => {
+    backend({});
+    renderView(AddFolder);
+    await kind(GATEWAY_CHOICE);
+    expect(screen.getByLabelText('Gateway URL')).toHaveAttribute('placeholder', 'https://files.example.com');
+    const toCloud = screen.getByLabelText('Push to cloud');
+    expect(toCloud).toBeChecked();
+    expect(toCloud).toHaveAccessibleDescription(/Off: they stay on the gateway only/);
+    const limits = screen.getByLabelText('Rate limits (optional)');
+    expect(limits).toHaveValue('');
+    expect(limits).toHaveAttribute('placeholder', '2000/10m,5000/1h,25000/1d');
+    expect(limits).toHaveAccessibleDescription(/Empty: 2000\/10m,5000\/1h,25000\/1d\./);
+    const token = screen.getByLabelText('Gateway token');
+    expect(token).toHaveAttribute('type', 'password');
+    expect(token).toHaveAttribute('autocomplete', 'new-password');
+    expect(token).toHaveAccessibleDescription('Kept in the OS keyring, never in Syncdesk’s settings.');
+    // No repository: no cloud name, no encryption; the form says why.
+    expect(screen.queryByLabelText('Cloud name (optional)')).not.toBeInTheDocument();
+    expect(screen.queryByLabelText('Encrypt this folder’s repository')).not.toBeInTheDocument();
+    expect(screen.getByText(PUSH_NOTE)).toBeInTheDocument();
+    expect(screen.queryByLabelText('User name')).not.toBeInTheDocument();
+
+    await userEvent.click(screen.getByText('Advanced'));
+    expect(screen.getByLabelText('Request timeout (seconds)')).toHaveAttribute('placeholder', '60');
+    expect(screen.getByLabelText('Parallel requests')).toHaveAttribute('placeholder', '8');
+    expect(screen.getByLabelText('Custom CA certificate (PEM file)')).toBeInTheDocument();
+    expect(screen.queryByLabelText('Upload limit (KiB/s)')).not.toBeInTheDocument();
+    expect(screen.queryByLabelText('Download limit (KiB/s)')).not.toBeInTheDocument();
+    await userEvent.click(screen.getByLabelText('Accept invalid certificates'));
+    expect(await screen.findByText(/Certificates are not checked/)).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Test connection' })).toBeInTheDocument();
+
+    await kind(ARIES_CHOICE);
+    expect(screen.getByLabelText('Aries URL')).toBeInTheDocument();
+    expect(screen.getByLabelText('Aries token')).toHaveAttribute('type', 'password');
+    expect(screen.queryByLabelText('Push to cloud')).not.toBeInTheDocument();
+    expect(screen.queryByLabelText('Rate limits (optional)')).not.toBeInTheDocument();
+    expect(screen.queryByLabelText('Gateway token')).not.toBeInTheDocument();
+    expect(screen.queryByLabelText('Cloud name (optional)')).not.toBeInTheDocument();
+    expect(screen.getByText(PUSH_NOTE)).toBeInTheDocument();
+    expect(screen.getByLabelText('Parallel requests')).toHaveAttribute('placeholder', '8');
+    expect(screen.getByLabelText('Accept invalid certificates')).toBeChecked();
+    expect(screen.queryByLabelText('Upload limit (KiB/s)')).not.toBeInTheDocument();
+
+    // Back to a repository: its options come back.
+    await kind('WebDAV server');
+    expect(screen.getByLabelText('Cloud name (optional)')).toBeInTheDocument();
+    expect(screen.queryByText(PUSH_NOTE)).not.toBeInTheDocument();
+  });
+
+  it('checks the URL, the rate limits and the token before testing', async () => {
+    const b = backend({ remote_url: remoteUrl, test_remote: REPORT });
+    renderView(AddFolder);
+    await kind(GATEWAY_CHOICE);
+    await userEvent.click(screen.getByRole('button', { name: 'Test connection' }));
+    expect(await screen.findByText('Enter the server’s URL.')).toBeInTheDocument();
+    expect(screen.getByText('Enter the token.')).toBeInTheDocument();
+    await waitFor(() => expect(screen.getByLabelText('Gateway URL')).toHaveFocus());
+
+    await userEvent.type(screen.getByLabelText('Gateway URL'), 'https://files.example.com');
+    const limits = screen.getByLabelText('Rate limits (optional)');
+    await userEvent.type(limits, '2000/10x');
+    await userEvent.click(screen.getByRole('button', { name: 'Test connection' }));
+    const problem = /Write each limit as MAX\/WINDOW/;
+    expect(await screen.findByText(problem)).toBeInTheDocument();
+    expect(limits).toHaveAttribute('aria-invalid', 'true');
+    expect(limits).toHaveAccessibleDescription(problem);
+    await waitFor(() => expect(limits).toHaveFocus());
+    expect(b.count('remote_url')).toBe(0);
+    expect(b.count('test_remote')).toBe(0);
+
+    // Editing drops the message; a window over a day is refused too.
+    await userEvent.clear(limits);
+    expect(screen.queryByText(problem)).not.toBeInTheDocument();
+    await userEvent.type(limits, '5/2d');
+    await userEvent.click(screen.getByRole('button', { name: 'Test connection' }));
+    expect(await screen.findByText(problem)).toBeInTheDocument();
+    expect(b.count('test_remote')).toBe(0);
+  });
+
+  it('tests a gateway: the spec goes to remote_url, its URL and the token to test_remote; the answer is shown', async () => {
+    const b = backend({
+      remote_url: remoteUrl,
+      test_remote: () => {
+        throw { code: 'invalid_request', message: 'a Gateway remote is a push target, not a repository' };
+      },
+    });
+    renderView(AddFolder);
+    await kind(GATEWAY_CHOICE);
+    await userEvent.type(screen.getByLabelText('Gateway URL'), 'https://files.example.com/base/');
+    await userEvent.click(screen.getByLabelText('Push to cloud'));
+    await userEvent.type(screen.getByLabelText('Rate limits (optional)'), ' 100 / 1m , 5/2s ');
+    await userEvent.type(screen.getByLabelText('Gateway token'), 'fb-secret');
+    await userEvent.click(screen.getByText('Advanced'));
+    await userEvent.type(screen.getByLabelText('Request timeout (seconds)'), '30');
+    await userEvent.type(screen.getByLabelText('Parallel requests'), '2');
+    await userEvent.type(screen.getByLabelText('Custom CA certificate (PEM file)'), '/etc/ssl/gw.pem');
+    await userEvent.click(screen.getByLabelText('Accept invalid certificates'));
+    await userEvent.click(screen.getByRole('button', { name: 'Test connection' }));
+
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent('a Gateway remote is a push target, not a repository');
+    expect(b.last('remote_url')).toEqual({
+      spec: {
+        kind: 'gateway',
+        url: 'https://files.example.com/base',
+        pushToCloud: false,
+        limits: '100/1m,5/2s',
+        timeoutSecs: 30,
+        concurrency: 2,
+        caCert: '/etc/ssl/gw.pem',
+        pathStyle: true,
+        acceptInvalidCerts: true,
+      },
+    });
+    expect(b.last('test_remote')).toEqual({ remote: 'gateway+https://files.example.com/base', secret: 'fb-secret' });
+
+    // Whatever the engine answers is shown: a report too.
+    b.set('test_remote', REPORT);
+    await userEvent.click(screen.getByRole('button', { name: 'Test connection' }));
+    expect(await screen.findByText('The connection works.')).toBeInTheDocument();
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+  });
+
+  it('adds a folder pushed to a gateway: the URL and the token, never a cloud name or passphrase', async () => {
+    const b = backend({ remote_url: remoteUrl, add_folder: addFolderFake });
+    renderView(AddFolder);
+    await userEvent.type(screen.getByLabelText('Name'), 'site');
+    await userEvent.type(screen.getByLabelText('Local folder'), '/home/me/Site');
+    // Options typed for a repository first do not follow the folder to a push remote.
+    await kind('Local directory or network drive');
+    await userEvent.type(screen.getByLabelText('Cloud name (optional)'), 'family');
+    await userEvent.click(screen.getByLabelText('Encrypt this folder’s repository'));
+    await userEvent.type(screen.getByLabelText('Passphrase'), 'pp');
+    await kind(GATEWAY_CHOICE);
+    await userEvent.type(screen.getByLabelText('Gateway URL'), 'http://127.0.0.1:8080');
+    await userEvent.type(screen.getByLabelText('Gateway token'), 'fb-secret');
+    await userEvent.click(screen.getByRole('button', { name: 'Add folder' }));
+
+    await waitFor(() => expect(b.count('add_folder')).toBe(1));
+    expect(b.last('remote_url')).toEqual({
+      spec: { kind: 'gateway', url: 'http://127.0.0.1:8080', pathStyle: true, acceptInvalidCerts: false },
+    });
+    expect(b.last('add_folder')).toEqual({
+      name: 'site',
+      path: '/home/me/Site',
+      repository: { remote: 'gateway+http://127.0.0.1:8080', secret: 'fb-secret' },
+    });
+    expect(await screen.findByText('Folder “site” was added.')).toBeInTheDocument();
+    await kind(GATEWAY_CHOICE);
+    expect(screen.getByLabelText('Gateway token')).toHaveValue('');
+  });
+
+  it('adds a folder pushed to an Aries endpoint; the token is required', async () => {
+    const b = backend({ remote_url: remoteUrl, add_folder: addFolderFake });
+    renderView(AddFolder);
+    await userEvent.type(screen.getByLabelText('Name'), 'servers');
+    await userEvent.type(screen.getByLabelText('Local folder'), '/home/me/Servers');
+    await kind(ARIES_CHOICE);
+    await userEvent.type(screen.getByLabelText('Aries URL'), 'https://aries.example.com/api');
+    await userEvent.click(screen.getByRole('button', { name: 'Add folder' }));
+    expect(await screen.findByText('Enter the token.')).toBeInTheDocument();
+    await waitFor(() => expect(screen.getByLabelText('Aries token')).toHaveFocus());
+    expect(b.count('add_folder')).toBe(0);
+    await userEvent.type(screen.getByLabelText('Aries token'), 'bearer-1');
+    await userEvent.click(screen.getByRole('button', { name: 'Add folder' }));
+    await waitFor(() => expect(b.count('add_folder')).toBe(1));
+    expect(b.last('add_folder')).toEqual({
+      name: 'servers',
+      path: '/home/me/Servers',
+      repository: { remote: 'aries+https://aries.example.com/api', secret: 'bearer-1' },
+    });
+  });
+
+  it('shows a folder pushed to a gateway: no cloud name; its token and its remote can be changed', async () => {
+    const saved: RemoteSpec = {
+      kind: 'gateway',
+      url: 'https://files.example.com',
+      pushToCloud: false,
+      limits: '100/1m',
+      pathStyle: true,
+      acceptInvalidCerts: false,
+    };
+    const b = backend({
+      list_folders: [folder('site', { remote: 'gateway+https://files.example.com?push_to_cloud=false&limits=100/1m' })],
+      parse_remote: saved,
+      remote_url: remoteUrl,
+      set_remote_secret: null,
+      set_folder_repository: (a) => folder(a.name, { remote: a.repository.remote }),
+    });
+    renderView(Settings);
+    const card = within(await screen.findByRole('article', { name: 'site' }));
+    expect(await card.findByText('https://files.example.com (files stay on the gateway)')).toBeInTheDocument();
+    expect(card.getByText('Gateway')).toBeInTheDocument();
+    expect(card.queryByText('Cloud name')).not.toBeInTheDocument();
+    expect(card.queryByText('Encrypted')).not.toBeInTheDocument();
+    expect(card.queryByRole('button', { name: 'Enter passphrase…' })).not.toBeInTheDocument();
+
+    // The token is the remote's secret.
+    await userEvent.click(card.getByRole('button', { name: 'Update secret…' }));
+    const secretForm = within(card.getByRole('form', { name: 'New secret for the remote of site' }));
+    await userEvent.click(secretForm.getByRole('button', { name: 'Save secret' }));
+    expect(await secretForm.findByText('Enter the token.')).toBeInTheDocument();
+    await userEvent.type(secretForm.getByLabelText('Gateway token'), 'fb-new');
+    await userEvent.click(secretForm.getByRole('button', { name: 'Save secret' }));
+    await waitFor(() => expect(b.args('set_remote_secret')).toEqual([{ folder: 'site', secret: 'fb-new' }]));
+
+    // Changing it: filled from the saved remote, no repository options, the stored token kept.
+    await userEvent.click(card.getByRole('button', { name: 'Change remote…' }));
+    const f = within(card.getByRole('form', { name: 'Change the remote of site' }));
+    expect(f.getByRole('radio', { name: GATEWAY_CHOICE })).toBeChecked();
+    expect(f.getByLabelText('Gateway URL')).toHaveValue('https://files.example.com');
+    expect(f.getByLabelText('Push to cloud')).not.toBeChecked();
+    expect(f.getByLabelText('Rate limits (optional)')).toHaveValue('100/1m');
+    expect(f.getByLabelText('Gateway token')).toHaveAccessibleDescription('Leave empty to keep the one stored in the OS keyring.');
+    expect(f.queryByLabelText('Cloud name (optional)')).not.toBeInTheDocument();
+    expect(f.queryByLabelText('Encrypt the repository')).not.toBeInTheDocument();
+    expect(f.getByText(PUSH_NOTE)).toBeInTheDocument();
+    await userEvent.click(f.getByLabelText('Push to cloud'));
+    await userEvent.clear(f.getByLabelText('Rate limits (optional)'));
+    await userEvent.click(f.getByRole('button', { name: 'Change remote' }));
+    const dialog = await f.findByRole('alertdialog', { name: 'Change where “site” syncs?' });
+    expect(dialog).toHaveAccessibleDescription(/folder is pushed to the new server/);
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Change and start over' }));
+    await waitFor(() => expect(b.count('set_folder_repository')).toBe(1));
+    expect(b.last('remote_url')).toEqual({
+      spec: { kind: 'gateway', url: 'https://files.example.com', pathStyle: true, acceptInvalidCerts: false },
+    });
+    expect(b.last('set_folder_repository')).toEqual({
+      name: 'site',
+      repository: { remote: 'gateway+https://files.example.com' },
+    });
+  });
+
+  it('speaks Chinese', async () => {
+    backend({});
+    renderView(AddFolder, {}, 'zh-CN');
+    await kind('网关（把文件夹推送到文件网关）');
+    expect(screen.getByLabelText('网关 URL')).toBeInTheDocument();
+    expect(screen.getByLabelText('推送到云端')).toBeChecked();
+    expect(screen.getByLabelText('速率限制（可选）')).toHaveAccessibleDescription(/留空则为 2000\/10m,5000\/1h,25000\/1d。/);
+    expect(screen.getByLabelText('网关令牌')).toHaveAttribute('type', 'password');
+    await kind('Aries 端点（推送文件夹中的服务器定义）');
+    expect(screen.getByLabelText('Aries 地址')).toBeInTheDocument();
+    expect(screen.getByLabelText('Aries 令牌')).toBeInTheDocument();
+  });
+});
+
+describe('push remote drafts', () => {
+  const i18n = new I18n('en');
+  const GATEWAY: RemoteSpec = {
+    kind: 'gateway',
+    url: 'https://files.example.com/base',
+    pushToCloud: false,
+    limits: '3/2s',
+    timeoutSecs: 5,
+    concurrency: 2,
+    caCert: '/etc/ca.pem',
+    pathStyle: true,
+    acceptInvalidCerts: true,
+  };
+
+  it('round-trips a saved gateway; push to cloud is on when absent', () => {
+    const draft = draftFromSpec(GATEWAY);
+    expect(draft.pushToCloud).toBe(false);
+    expect(draft.limits).toBe('3/2s');
+    expect(draft.secret).toBe('');
+    expect(specFromDraft(draft)).toEqual(GATEWAY);
+    const on = draftFromSpec({ kind: 'gateway', url: 'https://g', pathStyle: true, acceptInvalidCerts: false });
+    expect(on.pushToCloud).toBe(true);
+    expect(specFromDraft(on)).toEqual({ kind: 'gateway', url: 'https://g', pathStyle: true, acceptInvalidCerts: false });
+  });
+
+  it('leaves what push remotes do not take out of their spec', () => {
+    const d = {
+      ...emptyDraft('aries'),
+      url: 'https://aries.example.com/',
+      user: 'alice',
+      pushToCloud: false,
+      limits: '1/1s',
+      uploadKiB: 10,
+      downloadKiB: 10,
+      secret: 't',
+    };
+    expect(validateDraft(i18n, d)).toEqual({});
+    expect(specFromDraft(d)).toEqual({ kind: 'aries', url: 'https://aries.example.com', pathStyle: true, acceptInvalidCerts: false });
+  });
+
+  it('needs a token unless one is stored', () => {
+    const d = { ...emptyDraft('gateway'), url: 'https://g.example.com' };
+    expect(validateDraft(i18n, d)).toEqual({ secret: 'Enter the token.' });
+    expect(validateDraft(i18n, d, { keepSecret: true })).toEqual({});
+    expect(validateDraft(i18n, { ...d, url: 'https://g.example.com?fb_token=x' }, { keepSecret: true })).toEqual({
+      url: 'Leave out the “?…” and “#…” parts of the URL.',
+    });
+  });
+
+  it('reads rate limits the way the engine does', () => {
+    expect(normalizeLimits('2000/10m,5000/1h,25000/1d')).toBe('2000/10m,5000/1h,25000/1d');
+    expect(normalizeLimits(' 5 / 30s ,1/1d')).toBe('5/30s,1/1d');
+    expect(normalizeLimits('4294967295/24h')).toBe('4294967295/24h');
+    for (const bad of ['', '2000', '2000/10', '2000/10x', '0/10m', '5/0m', '5/2d', '5/25h', '5/1M', '5/10m,', '-1/1m', '1.5/1m', '4294967296/1m']) {
+      expect(normalizeLimits(bad), bad).toBeNull();
+    }
   });
 });

@@ -53,6 +53,22 @@ describe('Snapshots & trash', () => {
     expect(b.last('list_trash')).toEqual({ folder: 'docs' });
   });
 
+  it('explains that a folder pushed to a gateway has no snapshots, and still shows its trash', async () => {
+    const b = backend(fakes({ list_folders: [folder('site', { remote: 'gateway+https://files.example.com' }), folder('docs')] }));
+    renderView(Snapshots);
+    await screen.findByRole('option', { name: 'site' });
+    await userEvent.selectOptions(screen.getByLabelText('Folder'), 'site');
+    expect(await screen.findByText(/keeps no repository: it has no snapshots/)).toBeInTheDocument();
+    expect(await screen.findByRole('table', { name: 'Trash' })).toBeInTheDocument();
+    expect(screen.queryByRole('table', { name: 'Snapshots' })).not.toBeInTheDocument();
+    expect(b.count('list_snapshots')).toBe(0);
+    expect(b.last('list_trash')).toEqual({ folder: 'site' });
+
+    await userEvent.selectOptions(screen.getByLabelText('Folder'), 'docs');
+    expect(await screen.findByRole('table', { name: 'Snapshots' })).toBeInTheDocument();
+    expect(screen.queryByText(/keeps no repository/)).not.toBeInTheDocument();
+  });
+
   it('browses a snapshot and restores a file to a chosen directory', async () => {
     const b = backend(
       fakes({

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use syncdesk_engine::model::ApiRole;
@@ -129,6 +129,8 @@ impl Tokens {
 }
 
 /// Middleware for `/api/…` and `/ws`: a valid token, with the role the request needs.
+/// Other paths pass: the web UI, and the gateway (`/service/gateway/…`), whose handlers
+/// authenticate themselves (a gateway token in the body, or [`header_caller`]).
 pub async fn authenticate(State(st): State<ApiState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if !(path.starts_with("/api/") || path == "/ws") {
@@ -137,30 +139,9 @@ pub async fn authenticate(State(st): State<ApiState>, mut req: Request, next: Ne
     let Some(presented) = presented_token(&req) else {
         return unauthorized("send an API token: Authorization: Token <token>").into_response();
     };
-    let hash = blake3::hash(presented.as_bytes());
-    // The common case, a token seen before, costs one indexed read: done in place rather
-    // than on another thread. Only an unknown token goes to the keyring.
-    let known = tokio::task::block_in_place(|| st.tokens.check_known(&hash));
-    let checked = match known {
-        Ok(None) => {
-            let tokens = st.tokens.clone();
-            tokio::task::spawn_blocking(move || tokens.check(&hash))
-                .await
-                .unwrap_or_else(|e| {
-                    Err(EngineError::Internal(format!(
-                        "cannot check the token: {e}"
-                    )))
-                })
-        }
-        other => other,
-    };
-    let caller = match checked {
-        Ok(Some(caller)) => caller,
-        Ok(None) => {
-            return unauthorized("this API token is not valid (unknown or revoked)")
-                .into_response();
-        }
-        Err(e) => return Failure::from(e).into_response(),
+    let caller = match check(&st, presented).await {
+        Ok(caller) => caller,
+        Err(failure) => return failure.into_response(),
     };
     if caller.role != ApiRole::Admin && needs_admin(req.method(), req.uri().path()) {
         return Failure::http(
@@ -178,18 +159,67 @@ pub async fn authenticate(State(st): State<ApiState>, mut req: Request, next: Ne
     next.run(req).await
 }
 
+/// The caller named by an `Authorization: Token <token>` header, checked: `None` without
+/// the header, 401 for a header that is malformed or names no valid token.
+pub async fn header_caller(st: &ApiState, headers: &HeaderMap) -> Result<Option<Caller>, Failure> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let Some(presented) = token_of(value) else {
+        return Err(unauthorized(
+            "the Authorization header must be \"Token <API token>\"",
+        ));
+    };
+    let caller = check(st, presented).await?;
+    tracing::Span::current().record("token", caller.token.as_str());
+    Ok(Some(caller))
+}
+
+/// Checks a presented token against the known ones (the keyring for an unknown one).
+async fn check(st: &ApiState, presented: String) -> Result<Caller, Failure> {
+    let hash = blake3::hash(presented.as_bytes());
+    // The common case, a token seen before, costs one indexed read: done in place rather
+    // than on another thread. Only an unknown token goes to the keyring.
+    let known = tokio::task::block_in_place(|| st.tokens.check_known(&hash));
+    let checked = match known {
+        Ok(None) => {
+            let tokens = st.tokens.clone();
+            tokio::task::spawn_blocking(move || tokens.check(&hash))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(EngineError::Internal(format!(
+                        "cannot check the token: {e}"
+                    )))
+                })
+        }
+        other => other,
+    };
+    match checked {
+        Ok(Some(caller)) => Ok(caller),
+        Ok(None) => Err(unauthorized(
+            "this API token is not valid (unknown or revoked)",
+        )),
+        Err(e) => Err(Failure::from(e)),
+    }
+}
+
 fn unauthorized(message: &str) -> Failure {
     Failure::http(StatusCode::UNAUTHORIZED, "unauthorized", message)
 }
 
+/// The token of `Token <token>` (the scheme in any case).
+fn token_of(value: &HeaderValue) -> Option<String> {
+    let value = value.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("token")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
 fn presented_token(req: &Request) -> Option<String> {
     if let Some(value) = req.headers().get(header::AUTHORIZATION) {
-        let value = value.to_str().ok()?;
-        let (scheme, token) = value.trim().split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("token")
-            .then(|| token.trim().to_owned())
-            .filter(|t| !t.is_empty());
+        return token_of(value);
     }
     if req.uri().path() == "/ws" {
         return req.uri().query().and_then(|q| {

@@ -28,11 +28,14 @@ use syncdesk_engine::Engine;
 use tokio::sync::watch;
 
 pub use body::BODY_LIMIT;
+pub use routes::gateway::{
+    STALL_TIMEOUT as GATEWAY_STALL_TIMEOUT, TEXT_LIMIT as GATEWAY_TEXT_LIMIT,
+};
 pub use serve::{Server, ServerError};
 pub use ui::{AssetLookup, UiSource, default_ui_dir};
 
 use reply::{Failure, Style};
-use routes::{commands, jobs, sync};
+use routes::{commands, gateway, jobs, sync};
 
 /// Where the API is served and how.
 #[derive(Debug, Clone)]
@@ -141,8 +144,24 @@ pub fn router(
             )
         })
         .layer(middleware::from_fn(time_limit));
+    // The gateway (seed 003) authenticates in its handlers, and streams bodies of any size
+    // with a stall timeout instead of `time_limit`.
+    let gateway = Router::new()
+        .route("/service/gateway/sync", post(gateway::sync))
+        .route("/service/gateway/sync_3rd", post(gateway::sync_3rd))
+        .route("/service/gateway/list", post(gateway::list))
+        .route("/service/gateway/file", post(gateway::file))
+        .route("/service/gateway/{*rest}", any(unknown_gateway_endpoint))
+        .method_not_allowed_fallback(|| async {
+            Failure::http(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "the gateway takes POST only",
+            )
+        });
     Router::new()
         .merge(api)
+        .merge(gateway)
         .route("/ws", get(ws::upgrade))
         .merge(ui::routes(&config.ui))
         .layer(middleware::from_fn_with_state(
@@ -155,6 +174,10 @@ pub fn router(
         ))
         .layer(middleware::from_fn(respond))
         .with_state(state)
+}
+
+async fn unknown_gateway_endpoint() -> Failure {
+    Failure::not_found("no such gateway endpoint: sync, sync_3rd, list and file exist")
 }
 
 async fn unknown_endpoint() -> Failure {

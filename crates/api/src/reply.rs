@@ -88,7 +88,11 @@ pub enum Style {
 
 impl Style {
     pub fn of(path: &str) -> Style {
-        if path == "/api/sync/jobs" || path.starts_with("/api/sync/jobs/") || path == "/ws" {
+        if path == "/api/sync/jobs"
+            || path.starts_with("/api/sync/jobs/")
+            || path == "/ws"
+            || path.starts_with("/service/")
+        {
             Style::Rest
         } else {
             Style::Envelope

@@ -104,8 +104,12 @@ async fn accept(listener: TcpListener, app: axum::Router, mut stopped: watch::Re
         let app = app.clone();
         let service =
             hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let mut req = req.map(axum::body::Body::new);
+                // The TCP peer, for per-IP limits (never X-Forwarded-For: anyone can send it).
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
                 // A Router is cheap to clone; each call gets its own.
-                app.clone().call(req.map(axum::body::Body::new))
+                app.clone().call(req)
             });
         let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         let conn = graceful.watch(conn.into_owned());

@@ -93,6 +93,10 @@ pub enum Command {
     /// Create, list or revoke the local HTTP API's tokens (kept in the OS keyring).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The file gateway other machines push to (`/service/gateway/sync`): its tokens and
+    /// settings.
+    #[command(subcommand)]
+    Gateway(GatewayCommand),
     /// Run a pending job (used by `sync --detach`).
     #[command(hide = true)]
     RunJob { id: i64 },
@@ -134,6 +138,66 @@ pub enum TokenCommand {
     List,
     /// Revoke a token: servers refuse it from their next request.
     Revoke { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GatewayCommand {
+    /// Create, list or revoke the tokens (`fb_token`) senders use; each maps to an account
+    /// and the folder its files land in.
+    #[command(subcommand)]
+    Token(GatewayTokenCommand),
+    /// Show the gateway's settings, or change the ones given.
+    Settings(GatewaySettingsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GatewayTokenCommand {
+    /// Create a token and print it (the only time it is shown).
+    Create {
+        /// The folder the token's files land in.
+        #[arg(long)]
+        folder: String,
+        /// The account the token acts as (rate limits and edit rights are per account).
+        #[arg(long)]
+        account: String,
+        /// A name to list and revoke it by (default: gw-N).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List the tokens: names, folders, accounts and dates, never the tokens.
+    List,
+    /// Revoke a token: the gateway refuses it from its next request.
+    Revoke { name: String },
+}
+
+/// Rate limits are written `MAX/WINDOW[,MAX/WINDOW…]`, the window in s, m, h or d:
+/// `2000/10m,5000/1h,25000/1d`.
+#[derive(Debug, Args)]
+pub struct GatewaySettingsArgs {
+    /// The drop box: the folder `sync_3rd` and the owner's session write into.
+    #[arg(long)]
+    pub folder: Option<String>,
+    /// Accept `sync_3rd` uploads from logged-in accounts.
+    #[arg(long, value_name = "on|off")]
+    pub sync_by_3rd: Option<Switch>,
+    /// Accept `sync_3rd` uploads from anyone (needs --sync-by-3rd on).
+    #[arg(long, value_name = "on|off")]
+    pub sync_by_3rd_public: Option<Switch>,
+    /// Limits of `/service/gateway/sync` per account (default 2000/10m,5000/1h,25000/1d).
+    #[arg(long, value_name = "RULES")]
+    pub account_limits: Option<String>,
+    /// Limits of `sync_3rd` per logged-in account (default 5/10m).
+    #[arg(long, value_name = "RULES")]
+    pub public_account_limits: Option<String>,
+    /// Limits of anonymous `sync_3rd` per IP address (default 2/10m).
+    #[arg(long, value_name = "RULES")]
+    pub public_ip_limits: Option<String>,
+    /// Limits of all `sync_3rd` uploads together (default 300/10m).
+    #[arg(long, value_name = "RULES")]
+    pub site_limits: Option<String>,
+    /// The largest file accepted, in bytes (default 1 GiB).
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -202,8 +266,9 @@ pub enum FolderCommand {
 /// stdin (one line each, the remote's secret first, then the passphrase).
 #[derive(Debug, Args)]
 pub struct RepositoryArgs {
-    /// The remote: a local directory, `s3://BUCKET/PREFIX?endpoint=URL&region=R`, or
-    /// `webdav+https://HOST/PATH`. Options as query parameters: timeout, concurrency,
+    /// The remote: a local directory, `s3://BUCKET/PREFIX?endpoint=URL&region=R`,
+    /// `webdav+https://HOST/PATH`, a gateway to mirror to (`gateway+https://HOST`) or an
+    /// Aries endpoint (`aries+https://HOST`). Options as query parameters: timeout, concurrency,
     /// upload_limit, download_limit (bytes/s), ca_cert, insecure=true, path_style.
     #[arg(long, value_name = "REMOTE")]
     pub remote: String,
@@ -222,6 +287,9 @@ pub struct RepositoryArgs {
     /// Read the WebDAV password from stdin.
     #[arg(long)]
     pub password_stdin: bool,
+    /// Read the token of a gateway (its `fb_token`) or of an Aries endpoint from stdin.
+    #[arg(long)]
+    pub token_stdin: bool,
     /// Encrypt the repository end to end (or open an encrypted one); the passphrase is
     /// prompted for, or read with --passphrase-stdin.
     #[arg(long)]
@@ -255,6 +323,8 @@ pub struct RemoteTestArgs {
     pub secret_stdin: bool,
     #[arg(long, requires = "remote")]
     pub password_stdin: bool,
+    #[arg(long, requires = "remote")]
+    pub token_stdin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -421,6 +491,7 @@ pub enum TypeArg {
     ForcePush,
     #[value(name = "force_pull")]
     ForcePull,
+    Gateway,
 }
 
 impl From<TypeArg> for JobType {
@@ -429,6 +500,7 @@ impl From<TypeArg> for JobType {
             TypeArg::Sync => JobType::Sync,
             TypeArg::ForcePush => JobType::ForcePush,
             TypeArg::ForcePull => JobType::ForcePull,
+            TypeArg::Gateway => JobType::Gateway,
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::engine::{Engine, EngineError};
 use crate::events::Reporter;
 use crate::model::Folder;
+use crate::push;
 use crate::remote::{self, OpenOptions, ProbeReport, Remote, RemoteSpec, RetryNotice};
 use crate::repo::{Repo, RepoError};
 use crate::secrets::{Secret, SecretKind};
@@ -91,13 +92,17 @@ impl Engine {
     }
 
     /// "Test connection": reaches the remote, checks the credentials, and writes, reads and
-    /// deletes a probe object. For a remote not saved yet.
+    /// deletes a probe object (a push remote: one request that changes nothing, see
+    /// [`push::probe`]). For a remote not saved yet.
     pub fn test_remote(
         &self,
         remote: &str,
         secret: Option<&Secret>,
     ) -> Result<ProbeReport, EngineError> {
         let spec = RemoteSpec::parse(remote)?;
+        if spec.kind.is_push() {
+            return push::probe(&spec, secret, None);
+        }
         let r = remote::open_spec(
             &spec,
             &OpenOptions {
@@ -111,6 +116,11 @@ impl Engine {
     /// "Test connection" of a folder's saved remote and credentials.
     pub fn test_folder_remote(&self, folder: &str) -> Result<ProbeReport, EngineError> {
         let f = self.store().folder(folder)?;
+        let spec = RemoteSpec::parse(&f.remote)?;
+        if spec.kind.is_push() {
+            let token = self.push_secret(&f, &spec)?;
+            return push::probe(&spec, Some(&token), Some(&f.name));
+        }
         let access = self.access(&f, None)?;
         Ok(remote::probe(access.remote.as_ref())?)
     }

@@ -20,12 +20,15 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::engine::{Engine, EngineError};
 use crate::events::{Subscription, lock};
-use crate::model::{Event, JobStatus, PerformSyncRequest, TriggerType};
+use crate::model::{Event, JobStatus, JobType, PerformSyncRequest, TriggerType};
 use crate::schedule::Slot;
 use crate::watch::Watcher;
 
 /// The `app` of background jobs.
 pub const APP: &str = "syncdesk";
+
+/// How often expired local-only gateway files are removed (they live two hours).
+const GATEWAY_EXPIRE_EVERY: Duration = Duration::from_secs(60);
 
 /// Timings of the background sync.
 #[derive(Debug, Clone)]
@@ -104,6 +107,8 @@ enum Msg {
 impl Msg {
     fn from_event(e: &Event) -> Option<Msg> {
         match e {
+            // A gateway write is no sync: it must not reset the folder's schedule or back-off.
+            Event::JobChanged(job) if job.job_type == JobType::Gateway => None,
             Event::JobChanged(job) if job.status == JobStatus::Running => {
                 Some(Msg::JobStarted(job.folder.clone()))
             }
@@ -190,10 +195,21 @@ struct Scheduler {
 impl Scheduler {
     fn run(mut self, rx: &Receiver<Msg>) {
         let mut next_poll = Instant::now() + self.opts.settings_poll;
+        let mut next_expire = Instant::now();
         loop {
             self.start_due(Instant::now());
+            // Even while paused: local-only files must not outlive their two hours.
+            if Instant::now() >= next_expire {
+                if let Err(e) = self.engine.gateway_expire() {
+                    tracing::warn!("cannot remove expired local-only gateway files: {e}");
+                }
+                next_expire = Instant::now() + GATEWAY_EXPIRE_EVERY;
+            }
             // Even while paused: a resume may come from another process.
-            let wake = self.next_wake().map_or(next_poll, |at| at.min(next_poll));
+            let wake = self
+                .next_wake()
+                .map_or(next_poll, |at| at.min(next_poll))
+                .min(next_expire);
             let first = match rx.recv_deadline(wake) {
                 Ok(msg) => Some(msg),
                 Err(RecvTimeoutError::Timeout) => None,

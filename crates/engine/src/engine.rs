@@ -20,6 +20,7 @@ use crate::model::{
     PerformSyncRequest, PerformSyncStarted, Phase, Progress, RepositorySettings, SyncInfo, SyncJob,
     SyncJobPage, SyncPreview, TriggerType,
 };
+use crate::push::{self, PushContext, PushError};
 use crate::remote::{RemoteError, RemoteSpec};
 use crate::repo::{self, RepoError};
 use crate::secrets::{Keyring, Secret, SecretError, SecretKind};
@@ -58,6 +59,9 @@ pub enum EngineError {
     Trash(#[from] TrashError),
     #[error(transparent)]
     Rules(#[from] RulesError),
+    /// A push to a gateway or an Aries endpoint failed.
+    #[error(transparent)]
+    Push(#[from] PushError),
     /// A credential is missing or was refused.
     #[error("{0}")]
     Credentials(String),
@@ -111,6 +115,7 @@ impl EngineError {
             {
                 "passphrase"
             }
+            EngineError::Push(e) => e.code(),
             EngineError::Remote(e) | EngineError::Sync(SyncError::Remote(e)) => match e.cause() {
                 RemoteError::Auth { .. } => "credentials",
                 RemoteError::Unreachable { .. } | RemoteError::Tls { .. } => "unreachable",
@@ -158,6 +163,8 @@ pub struct Engine {
     pub(crate) background: AtomicBool,
     /// Starts the threads of syncs asked for with `perform_sync` and the boot sync.
     launcher: Launcher,
+    /// The gateway's token cache, rate limiter and per-folder write locks.
+    pub(crate) gateway: crate::gateway::GatewayState,
 }
 
 impl Engine {
@@ -180,6 +187,7 @@ impl Engine {
             app_state: Mutex::new(()),
             background: AtomicBool::new(false),
             launcher: Launcher::start()?,
+            gateway: Default::default(),
         }))
     }
 
@@ -206,6 +214,24 @@ impl Engine {
     /// This installation's entries in the OS keyring.
     pub(crate) fn keyring(&self) -> Result<Keyring, SecretError> {
         Keyring::new(&self.device.id)
+    }
+
+    /// The token of a folder's push remote (gateway, Aries), from the OS keyring.
+    pub(crate) fn push_secret(
+        &self,
+        folder: &Folder,
+        spec: &RemoteSpec,
+    ) -> Result<Secret, EngineError> {
+        self.keyring()?
+            .get(&folder.name, SecretKind::Remote)?
+            .ok_or_else(|| {
+                EngineError::Credentials(format!(
+                    "the {} token of folder {:?} is not in the OS keyring; enter it in Settings or run `syncdesk-cli folder set-secret {}`",
+                    spec.provider_name(),
+                    folder.name,
+                    folder.name
+                ))
+            })
     }
 
     pub(crate) fn publish(&self, event: Event) {
@@ -299,7 +325,8 @@ impl Engine {
                     other.path.display()
                 )));
             }
-            if other.remote == remote && other.cloud_name == cloud_name {
+            // A push remote's token decides where the files go, not its URL.
+            if other.remote == remote && other.cloud_name == cloud_name && !spec.kind.is_push() {
                 return Err(EngineError::InvalidRequest(format!(
                     "the folder {:?} already syncs with {remote} as {cloud_name:?}; pick another cloud name",
                     other.name
@@ -314,7 +341,11 @@ impl Engine {
             .passphrase
             .as_ref()
             .filter(|s| !s.expose().is_empty());
-        self.verify_repository(&remote, cloud_name, secret, passphrase)?;
+        if spec.kind.is_push() {
+            check_push_remote(&spec, secret, passphrase)?;
+        } else {
+            self.verify_repository(&remote, cloud_name, secret, passphrase)?;
+        }
         let mut folder = Folder::new(name, path, &remote, cloud_name);
         folder.encrypted = passphrase.is_some();
         self.store_secrets(name, secret, passphrase)?;
@@ -342,7 +373,8 @@ impl Engine {
             .filter(|c| !c.is_empty())
             .unwrap_or(&current.cloud_name);
         repo::validate_cloud_name(cloud_name)?;
-        let remote = RemoteSpec::parse(&settings.remote)?.to_url();
+        let spec = RemoteSpec::parse(&settings.remote)?;
+        let remote = spec.to_url();
         let secret = settings.secret.as_ref().filter(|s| !s.expose().is_empty());
         let passphrase = settings
             .passphrase
@@ -353,15 +385,23 @@ impl Engine {
             Some(_) => None,
             None => self.keyring()?.get(name, SecretKind::Remote)?,
         };
-        self.verify_repository(
-            &remote,
-            cloud_name,
-            secret.or(stored_secret.as_ref()),
-            passphrase,
-        )?;
+        if spec.kind.is_push() {
+            check_push_remote(&spec, secret.or(stored_secret.as_ref()), passphrase)?;
+        } else {
+            self.verify_repository(
+                &remote,
+                cloud_name,
+                secret.or(stored_secret.as_ref()),
+                passphrase,
+            )?;
+        }
         self.store_secrets(name, secret, passphrase)?;
         self.store
             .set_repository(name, &remote, cloud_name, passphrase.is_some())?;
+        if remote != current.remote {
+            // What the old push remote holds says nothing about the new one.
+            self.store.clear_push_state(name)?;
+        }
         if passphrase.is_none() {
             self.keyring()?.delete(name, SecretKind::Passphrase)?;
         }
@@ -678,6 +718,20 @@ impl Engine {
         let mut out = Vec::new();
         for folder in targets {
             let reporter = Reporter::new(quiet.clone(), None, 0, &folder.name);
+            let spec = RemoteSpec::parse(&folder.remote)?;
+            if spec.kind.is_push() {
+                let secret = self.push_secret(&folder, &spec)?;
+                let ctx = PushContext {
+                    store: &self.store,
+                    folder: &folder,
+                    spec: &spec,
+                    secret: &secret,
+                    reporter: &reporter,
+                    job_id: 0,
+                };
+                out.push(push::run(&ctx, &opts)?.preview);
+                continue;
+            }
             let access = self.access(&folder, None)?;
             let ctx = SyncContext {
                 access: &access,
@@ -902,6 +956,33 @@ fn busy() -> Progress {
         info: "Syncing in another Syncdesk process".into(),
         ..Default::default()
     }
+}
+
+/// A gateway or Aries remote holds no repository: nothing to open or create, no
+/// encryption; it only needs its token.
+fn check_push_remote(
+    spec: &RemoteSpec,
+    secret: Option<&Secret>,
+    passphrase: Option<&Secret>,
+) -> Result<(), EngineError> {
+    if passphrase.is_some() {
+        return Err(EngineError::InvalidRequest(format!(
+            "a {} remote cannot be encrypted: it receives the files themselves, not a repository; leave the passphrase out",
+            spec.provider_name()
+        )));
+    }
+    if secret.is_none() {
+        return Err(EngineError::Credentials(format!(
+            "this {} remote needs its token ({}); give it when adding the folder",
+            spec.provider_name(),
+            if spec.kind == crate::remote::RemoteKind::Gateway {
+                "the gateway's fb_token"
+            } else {
+                "the Aries bearer token"
+            }
+        )));
+    }
+    Ok(())
 }
 
 fn validate_folder_name(name: &str) -> Result<(), EngineError> {

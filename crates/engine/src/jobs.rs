@@ -11,6 +11,8 @@ use crate::access::retry_reporter;
 use crate::engine::{Engine, EngineError};
 use crate::events::{Reporter, lock};
 use crate::model::{Event, JobStatus, PushMode, SyncJob};
+use crate::push::{self, PushContext};
+use crate::remote::RemoteSpec;
 use crate::sync::{self, SyncContext, SyncOptions};
 
 /// Held while a folder syncs; released when dropped (or when the process dies).
@@ -82,6 +84,20 @@ pub fn execute(engine: &Engine, job: SyncJob, folder_lock: FolderLock) -> SyncJo
             reporter.begin();
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let folder = store.folder(&job.folder)?;
+                // A push remote (gateway, Aries) has no repository: the folder is pushed.
+                let spec = RemoteSpec::parse(&folder.remote)?;
+                if spec.kind.is_push() {
+                    let secret = engine.push_secret(&folder, &spec)?;
+                    let ctx = PushContext {
+                        store,
+                        folder: &folder,
+                        spec: &spec,
+                        secret: &secret,
+                        reporter: &reporter,
+                        job_id: job.id,
+                    };
+                    return push::run(&ctx, &opts).map_err(EngineError::from);
+                }
                 let access = engine.access(&folder, Some(retry_reporter(&reporter)))?;
                 let ctx = SyncContext {
                     access: &access,

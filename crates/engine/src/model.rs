@@ -283,6 +283,8 @@ pub enum JobType {
     Sync,
     ForcePush,
     ForcePull,
+    /// A change written into the folder through the gateway (one per accepted request).
+    Gateway,
 }
 
 /// The sync mode requested by `performSync`'s `pushMode`.
@@ -743,6 +745,7 @@ string_enum!(JobType {
     JobType::Sync => "sync",
     JobType::ForcePush => "force_push",
     JobType::ForcePull => "force_pull",
+    JobType::Gateway => "gateway",
 });
 
 string_enum!(PushMode {

@@ -28,6 +28,8 @@ pub enum SecretKind {
     Passphrase,
     /// A token of the local HTTP API (keyed by the token's name instead of a folder's).
     ApiToken,
+    /// A token of the file gateway (keyed by the token's name, like [`SecretKind::ApiToken`]).
+    GatewayToken,
 }
 
 impl SecretKind {
@@ -36,6 +38,7 @@ impl SecretKind {
             SecretKind::Remote => "remote",
             SecretKind::Passphrase => "passphrase",
             SecretKind::ApiToken => "api-token",
+            SecretKind::GatewayToken => "gateway-token",
         }
     }
 }
@@ -164,6 +167,7 @@ fn what(kind: SecretKind) -> &'static str {
         SecretKind::Remote => "remote's secret",
         SecretKind::Passphrase => "encryption passphrase",
         SecretKind::ApiToken => "API token",
+        SecretKind::GatewayToken => "gateway token",
     }
 }
 

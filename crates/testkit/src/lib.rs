@@ -5,10 +5,13 @@
 //! - [`FaultProxy`]: an HTTP/1.1 reverse proxy in front of any of them that can answer an error
 //!   status, reset or stall a connection, cut a response body short or swallow a PUT, and counts
 //!   the requests it sees.
+//! - [`aries::AriesServer`]: a contract server for the Aries sync API (seed 002), also run as
+//!   the `aries-server` binary.
 //! - [`unique()`]: names that do not collide between tests, runs and processes.
 //!
 //! Everything here is synchronous and usable from ordinary `#[test]` functions.
 
+pub mod aries;
 pub mod backend;
 mod http1;
 mod proxy;

@@ -4,7 +4,7 @@ import type { I18n } from './i18n/i18n.svelte';
 import { KNOWN_ERROR_CODES } from './client/errors';
 
 export const JOB_STATUSES: JobStatus[] = ['pending', 'running', 'succeeded', 'failed', 'cancelled', 'needs_confirmation'];
-export const JOB_TYPES: JobType[] = ['sync', 'force_push', 'force_pull'];
+export const JOB_TYPES: JobType[] = ['sync', 'force_push', 'force_pull', 'gateway'];
 export const TRIGGERS: TriggerType[] = ['manual', 'tray', 'schedule', 'watch', 'boot', 'api', 'gateway'];
 export const SYNC_MODES: SyncMode[] = ['automatic', 'manual', 'completely_manual'];
 

@@ -2,15 +2,18 @@
 // only put a friendlier message next to the field. URLs are always made by the engine
 // (`remoteUrl`), never here.
 import type { I18n } from './i18n/i18n.svelte';
+import type { MessageKey } from './i18n/en';
 import type { RemoteKind, RemoteSpec } from './model';
 
 /** What the user picks: the app's default local repository, or a remote of one kind. */
 export type RemoteChoice = 'default' | RemoteKind;
 
-export const REMOTE_CHOICES: RemoteChoice[] = ['default', 'local', 's3', 'webdav'];
+export const REMOTE_CHOICES: RemoteChoice[] = ['default', 'local', 's3', 'webdav', 'gateway', 'aries'];
 
 /** Requests in flight at once when the field is empty (the engine's defaults). */
-export const DEFAULT_CONCURRENCY: Record<RemoteKind, number> = { local: 8, s3: 16, webdav: 4 };
+export const DEFAULT_CONCURRENCY: Record<RemoteKind, number> = { local: 8, s3: 16, webdav: 4, gateway: 8, aries: 8 };
+/** A gateway's client-side rate limits when the field is empty (the seed's account limits). */
+export const DEFAULT_GATEWAY_LIMITS = '2000/10m,5000/1h,25000/1d';
 /** Seconds a request may go without progress when the field is empty. */
 export const DEFAULT_TIMEOUT_SECS = 60;
 const MAX_TIMEOUT_SECS = 3600;
@@ -27,10 +30,17 @@ export interface RemoteDraft {
   prefix: string;
   pathStyle: boolean;
   accessKeyId: string;
-  /** WebDAV: the server's base URL. */
+  /** WebDAV, gateway, Aries: the server's base URL. */
   url: string;
   user: string;
-  /** The S3 secret access key or the WebDAV password; emptied as soon as it was sent. */
+  /** Gateway: the gateway passes the files on to its own remote (the engine's default). */
+  pushToCloud: boolean;
+  /** Gateway: rate limits, `MAX/WINDOW,…`; empty means the default ones. */
+  limits: string;
+  /**
+   * The S3 secret access key, the WebDAV password or the gateway / Aries token; emptied as
+   * soon as it was sent.
+   */
   secret: string;
   timeoutSecs: number | null;
   concurrency: number | null;
@@ -41,7 +51,7 @@ export interface RemoteDraft {
   acceptInvalidCerts: boolean;
 }
 
-export type RemoteField = Exclude<keyof RemoteDraft, 'kind' | 'pathStyle' | 'acceptInvalidCerts'>;
+export type RemoteField = Exclude<keyof RemoteDraft, 'kind' | 'pathStyle' | 'pushToCloud' | 'acceptInvalidCerts'>;
 export type RemoteErrors = Partial<Record<RemoteField, string>>;
 
 /** The fields in the order the form shows them (for focusing the first wrong one). */
@@ -54,6 +64,7 @@ export const REMOTE_FIELDS: RemoteField[] = [
   'accessKeyId',
   'url',
   'user',
+  'limits',
   'secret',
   'timeoutSecs',
   'concurrency',
@@ -77,6 +88,8 @@ export function emptyDraft(kind: RemoteChoice = 'default'): RemoteDraft {
     accessKeyId: '',
     url: '',
     user: '',
+    pushToCloud: true,
+    limits: '',
     secret: '',
     timeoutSecs: null,
     concurrency: null,
@@ -102,6 +115,8 @@ export function draftFromSpec(spec: RemoteSpec): RemoteDraft {
     accessKeyId: spec.accessKeyId ?? '',
     url: spec.url ?? '',
     user: spec.user ?? '',
+    pushToCloud: spec.pushToCloud ?? true,
+    limits: spec.limits ?? '',
     secret: '',
     timeoutSecs: spec.timeoutSecs ?? null,
     concurrency: spec.concurrency ?? null,
@@ -112,11 +127,63 @@ export function draftFromSpec(spec: RemoteSpec): RemoteDraft {
   };
 }
 
-/** Whether a kind of remote has a secret (S3 secret access key, WebDAV password). */
-export const hasSecret = (kind: RemoteChoice): kind is 's3' | 'webdav' => kind === 's3' || kind === 'webdav';
+/**
+ * A push remote: the folder is pushed to it by requests. It holds no repository, so it has no
+ * cloud name, encryption or snapshots.
+ */
+export const isPush = (kind: RemoteChoice): kind is 'gateway' | 'aries' => kind === 'gateway' || kind === 'aries';
 
-/** Whether a kind of remote talks to a server (timeouts, bandwidth limits, certificates). */
+/**
+ * Whether a kind of remote has a secret: the S3 secret access key, the WebDAV password, the
+ * gateway or Aries token.
+ */
+export const hasSecret = (kind: RemoteChoice): kind is 's3' | 'webdav' | 'gateway' | 'aries' =>
+  kind === 's3' || kind === 'webdav' || isPush(kind);
+
+/** What a kind's secret is called, and the message when it is missing. */
+export const SECRET_LABEL: Record<'s3' | 'webdav' | 'gateway' | 'aries', { label: MessageKey; required: MessageKey }> = {
+  s3: { label: 'remote.secretKey', required: 'remote.secretKeyRequired' },
+  webdav: { label: 'remote.password', required: 'remote.passwordRequired' },
+  gateway: { label: 'remote.gatewayToken', required: 'remote.tokenRequired' },
+  aries: { label: 'remote.ariesToken', required: 'remote.tokenRequired' },
+};
+
+/** Whether a kind of remote talks to a server (timeouts, certificates). */
 export const isNetwork = hasSecret;
+
+/** Whether a kind of remote takes bandwidth limits (push remotes do not). */
+export const hasBandwidthLimits = (kind: RemoteChoice): kind is 's3' | 'webdav' => kind === 's3' || kind === 'webdav';
+
+/**
+ * The push kind a saved remote URL names (`gateway+https://…`, `aries+https://…`), or `null`.
+ * Only tells kinds apart, before (or without) the engine reading the URL.
+ */
+export function pushKindOf(remote: string): 'gateway' | 'aries' | null {
+  const r = remote.trim().toLowerCase();
+  return r.startsWith('gateway+') ? 'gateway' : r.startsWith('aries+') ? 'aries' : null;
+}
+
+/** The engine's longest rate-limit window, in seconds (one day). */
+const MAX_WINDOW_SECS = 86_400;
+const WINDOW_UNIT_SECS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+const MAX_U32 = 4_294_967_295;
+
+/**
+ * Rate limits as the engine writes them (`2000/10m,5000/1h`), or `null` when the text is not
+ * `MAX/WINDOW` items separated by commas (MAX at least 1, WINDOW a whole number and a unit
+ * s, m, h or d, at most a day). Spaces around the parts are dropped.
+ */
+export function normalizeLimits(text: string): string | null {
+  const items = text.split(',').map((item) => {
+    const m = /^(\d+)\s*\/\s*(\d+)([smhd])$/.exec(item.trim());
+    if (!m) return null;
+    const max = Number(m[1]);
+    const secs = Number(m[2]) * WINDOW_UNIT_SECS[m[3]];
+    if (max < 1 || max > MAX_U32 || secs < 1 || secs > MAX_WINDOW_SECS) return null;
+    return `${max}/${Number(m[2])}${m[3]}`;
+  });
+  return items.every((i) => i !== null) ? items.join(',') : null;
+}
 
 /** An absolute path on any of the desktop systems. */
 export const isAbsolutePath = (p: string) => /^(\/|[A-Za-z]:[\\/]|\\\\)/.test(p);
@@ -219,13 +286,25 @@ export function validateDraft(i18n: I18n, d: RemoteDraft, options: ValidateOptio
       if (!user && d.secret) e.user = t('remote.userRequired');
       break;
     }
+    case 'gateway':
+    case 'aries': {
+      url('url', true);
+      if (d.kind === 'gateway' && d.limits.trim() && normalizeLimits(d.limits) === null) {
+        e.limits = t('remote.limitsInvalid');
+      }
+      // The token is the only way in: a push remote always has one.
+      if (!d.secret && !options.keepSecret) e.secret = t('remote.tokenRequired');
+      break;
+    }
   }
 
   whole('concurrency', MAX_CONCURRENCY);
   if (isNetwork(d.kind)) {
     whole('timeoutSecs', MAX_TIMEOUT_SECS);
-    limit('uploadKiB');
-    limit('downloadKiB');
+    if (hasBandwidthLimits(d.kind)) {
+      limit('uploadKiB');
+      limit('downloadKiB');
+    }
     const ca = d.caCert.trim();
     if (ca && !isAbsolutePath(ca)) e.caCert = t('remote.caCertAbsolute');
   }
@@ -240,7 +319,7 @@ export function firstInvalid(idPrefix: string, errors: RemoteErrors): string | n
 
 /**
  * The spec of a valid draft; `null` for the default local repository. Only the fields of its
- * kind are set (local remotes take no network options).
+ * kind are set (local remotes take no network options, push remotes no bandwidth limits).
  */
 export function specFromDraft(d: RemoteDraft): RemoteSpec | null {
   if (d.kind === 'default') return null;
@@ -261,11 +340,19 @@ export function specFromDraft(d: RemoteDraft): RemoteSpec | null {
   } else {
     const url = trimmed(d.url);
     spec.url = normalizeHttpUrl(url) ?? url;
-    spec.user = optional(d.user);
+    if (d.kind === 'webdav') spec.user = optional(d.user);
+  }
+  if (d.kind === 'gateway') {
+    // Absent means on: the engine writes only `push_to_cloud=false` into the URL.
+    if (!d.pushToCloud) spec.pushToCloud = false;
+    const limits = d.limits.trim();
+    if (limits) spec.limits = normalizeLimits(limits) ?? limits;
   }
   if (d.timeoutSecs != null) spec.timeoutSecs = d.timeoutSecs;
-  if (d.uploadKiB != null) spec.uploadLimit = Math.round(d.uploadKiB * 1024);
-  if (d.downloadKiB != null) spec.downloadLimit = Math.round(d.downloadKiB * 1024);
+  if (hasBandwidthLimits(d.kind)) {
+    if (d.uploadKiB != null) spec.uploadLimit = Math.round(d.uploadKiB * 1024);
+    if (d.downloadKiB != null) spec.downloadLimit = Math.round(d.downloadKiB * 1024);
+  }
   spec.caCert = optional(d.caCert);
   spec.acceptInvalidCerts = d.acceptInvalidCerts;
   // Absent, not undefined: the spec goes over IPC as JSON.
@@ -298,6 +385,13 @@ export function describeRemote(i18n: I18n, spec: RemoteSpec): { provider: string
         provider: t('remote.kind.webdav'),
         where: spec.user ? t('remote.whereWebdavUser', { url: spec.url ?? '', user: spec.user }) : (spec.url ?? ''),
       };
+    case 'gateway':
+      return {
+        provider: t('remote.kind.gateway'),
+        where: spec.pushToCloud === false ? t('remote.whereGatewayLocal', { url: spec.url ?? '' }) : (spec.url ?? ''),
+      };
+    case 'aries':
+      return { provider: t('remote.kind.aries'), where: spec.url ?? '' };
   }
 }
 

@@ -1,6 +1,7 @@
 //! The endpoints, grouped as docs/api.md lists them.
 
 pub mod commands;
+pub mod gateway;
 pub mod jobs;
 pub mod sync;
 

@@ -4,6 +4,7 @@
 mod app_state;
 mod daemon;
 mod folder;
+mod gateway;
 mod history;
 mod ignore;
 mod info;
@@ -50,6 +51,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
         Command::Daemon => daemon::run(ctx),
         Command::Serve(args) => serve::run(ctx, &args),
         Command::Token(c) => token::run(ctx, c),
+        Command::Gateway(c) => gateway::run(ctx, c),
         Command::RunJob { id } => sync::run_job(ctx, id),
     }
 }

@@ -26,8 +26,11 @@ fn test(ctx: &Ctx, args: &RemoteTestArgs) -> Result<Exit> {
                 remote,
                 args.access_key_id.as_deref(),
                 args.user.as_deref(),
-                args.secret_stdin,
-                args.password_stdin,
+                SecretFlags {
+                    secret: args.secret_stdin,
+                    password: args.password_stdin,
+                    token: args.token_stdin,
+                },
                 &mut input,
             )?;
             ctx.engine.test_remote(&spec.to_url(), secret.as_ref())?
@@ -59,8 +62,11 @@ pub fn repository_settings(
         &args.remote,
         args.access_key_id.as_deref(),
         args.user.as_deref(),
-        args.secret_stdin,
-        args.password_stdin,
+        SecretFlags {
+            secret: args.secret_stdin,
+            password: args.password_stdin,
+            token: args.token_stdin,
+        },
         input,
     )?;
     let passphrase = if args.passphrase_stdin {
@@ -82,8 +88,7 @@ fn remote_with_secret(
     remote: &str,
     access_key_id: Option<&str>,
     user: Option<&str>,
-    secret_stdin: bool,
-    password_stdin: bool,
+    stdin: SecretFlags,
     input: &mut SecretInput,
 ) -> Result<(RemoteSpec, Option<Secret>)> {
     let mut spec = RemoteSpec::parse(&absolute_local(remote)?)?;
@@ -99,17 +104,28 @@ fn remote_with_secret(
         }
         spec.user = Some(u.to_owned());
     }
-    let secret = if !spec.needs_secret() {
-        if secret_stdin || password_stdin {
+    if !spec.needs_secret() {
+        if stdin.secret || stdin.password || stdin.token {
             bail!("this remote takes no secret (no --access-key-id or --user)");
         }
-        None
-    } else if spec.kind == RemoteKind::S3 {
-        Some(input.read("S3 secret access key", secret_stdin, "--secret-stdin")?)
-    } else {
-        Some(input.read("WebDAV password", password_stdin, "--password-stdin")?)
+        return Ok((spec, None));
+    }
+    let secret = match spec.kind {
+        RemoteKind::S3 => input.read("S3 secret access key", stdin.secret, "--secret-stdin")?,
+        RemoteKind::Webdav => input.read("WebDAV password", stdin.password, "--password-stdin")?,
+        RemoteKind::Gateway => input.read("gateway token", stdin.token, "--token-stdin")?,
+        RemoteKind::Aries => input.read("Aries token", stdin.token, "--token-stdin")?,
+        RemoteKind::Local => bail!("a local remote takes no secret"),
     };
-    Ok((spec, secret))
+    Ok((spec, Some(secret)))
+}
+
+/// Which secrets come from stdin instead of a prompt.
+#[derive(Clone, Copy, Default)]
+pub struct SecretFlags {
+    pub secret: bool,
+    pub password: bool,
+    pub token: bool,
 }
 
 /// People type relative paths for a local remote; the engine stores absolute ones.

@@ -71,10 +71,11 @@ impl DalRemote {
                 let (op, root) = webdav_operator(spec, secret).map_err(invalid)?;
                 (op, root, WEBDAV_CREDENTIALS)
             }
-            RemoteKind::Local => {
-                return Err(invalid(
-                    "a local remote is not opened through OpenDAL".into(),
-                ));
+            RemoteKind::Local | RemoteKind::Gateway | RemoteKind::Aries => {
+                return Err(invalid(format!(
+                    "a {} remote is not opened through OpenDAL",
+                    spec.provider_name()
+                )));
             }
         };
         if spec.accept_invalid_certs {

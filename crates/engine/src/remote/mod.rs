@@ -22,9 +22,11 @@ mod spec_url;
 mod throttle;
 
 pub use dal::DalRemote;
+pub(crate) use failure::{Trouble, chain, classify, excerpt};
 pub use local::LocalRemote;
 pub use probe::{PROBE_PREFIX, ProbeReport, ProbeStep, ProbeStepName, probe};
 pub use retry::{RetryNotice, RetryObserver, RetryPolicy};
+pub(crate) use retry::{human, parse_retry_after, unit_random};
 pub use spec::{DEFAULT_REGION, DEFAULT_TIMEOUT_SECS, RemoteKind, RemoteSpec};
 
 use std::sync::Arc;
@@ -179,6 +181,14 @@ pub fn open_spec(spec: &RemoteSpec, opts: &OpenOptions) -> Result<Arc<dyn Remote
             Ok(Arc::new(LocalRemote::new(path.into())?))
         }
         RemoteKind::S3 | RemoteKind::Webdav => Ok(Arc::new(DalRemote::open(spec, opts)?)),
+        // Push remotes hold no repository; syncs push to them through `crate::push`.
+        RemoteKind::Gateway | RemoteKind::Aries => Err(RemoteError::Invalid {
+            remote: spec.to_url(),
+            reason: format!(
+                "a {} remote is a push target, not a repository: syncs push the folder to it, and it has no history, snapshots or encryption",
+                spec.provider_name()
+            ),
+        }),
     }
 }
 

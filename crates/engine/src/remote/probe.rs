@@ -45,6 +45,15 @@ pub enum ProbeStepName {
     Delete,
     /// Check that it is gone.
     ConfirmDeleted,
+    /// Push remotes (gateway, Aries), whose test is one request that changes nothing: the
+    /// server answered.
+    Reach,
+    /// The answer shows the credentials were accepted.
+    Authenticate,
+    /// A note, not a check: the server offers no listing (a gateway that is not a Syncdesk
+    /// one), so it can be pushed to but not pulled from, and the token is checked by the
+    /// first push.
+    PushOnly,
 }
 
 impl ProbeStepName {
@@ -55,6 +64,11 @@ impl ProbeStepName {
             ProbeStepName::Read => "read the test object back",
             ProbeStepName::Delete => "delete the test object",
             ProbeStepName::ConfirmDeleted => "check the test object is gone",
+            ProbeStepName::Reach => "reach the server",
+            ProbeStepName::Authenticate => "check the credentials",
+            ProbeStepName::PushOnly => {
+                "push only: no listing, so no force-pull; the first push checks the token"
+            }
         }
     }
 }

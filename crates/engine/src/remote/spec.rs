@@ -26,6 +26,18 @@ pub enum RemoteKind {
     Local,
     S3,
     Webdav,
+    /// A Syncdesk or FarBox-style gateway (seed 003) the folder is pushed to.
+    Gateway,
+    /// An Aries endpoint (seed 002) the folder's server definitions are pushed to.
+    Aries,
+}
+
+impl RemoteKind {
+    /// A push remote: the folder is mirrored to it by requests, there is no repository (no
+    /// history, no encryption, no cloud name), and only this device writes it.
+    pub fn is_push(self) -> bool {
+        matches!(self, RemoteKind::Gateway | RemoteKind::Aries)
+    }
 }
 
 /// A remote as the user configured it. Only the fields of its `kind` are set.
@@ -61,7 +73,7 @@ pub struct RemoteSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub access_key_id: Option<String>,
-    /// WebDAV: the base URL, `http(s)://host[:port][/path]`.
+    /// WebDAV, gateway, Aries: the base URL, `http(s)://host[:port][/path]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub url: Option<String>,
@@ -92,6 +104,15 @@ pub struct RemoteSpec {
     /// Skips certificate checks (a test server with a self-signed certificate).
     #[serde(default)]
     pub accept_invalid_certs: bool,
+    /// Gateway: whether the gateway passes pushed files on to its own remote; absent means true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub push_to_cloud: Option<bool>,
+    /// Gateway: the client-side rate limits, `MAX/WINDOW,…` (`2000/10m,5000/1h,25000/1d`);
+    /// absent means the seed's account limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub limits: Option<String>,
 }
 
 fn default_path_style() -> bool {
@@ -117,6 +138,8 @@ impl RemoteSpec {
             download_limit: None,
             ca_cert: None,
             accept_invalid_certs: false,
+            push_to_cloud: None,
+            limits: None,
         }
     }
 
@@ -128,18 +151,34 @@ impl RemoteSpec {
         }
     }
 
-    /// The provider as `getSyncInfo` reports it.
-    /// Whether the remote takes a secret: S3 with an access key id, WebDAV with a user.
+    /// Whether the remote takes a secret: S3 with an access key id, WebDAV with a user, and
+    /// always a gateway (its `fb_token`) or Aries (its bearer token).
     pub fn needs_secret(&self) -> bool {
         let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
-        set(&self.access_key_id) || set(&self.user)
+        self.kind.is_push() || set(&self.access_key_id) || set(&self.user)
     }
 
+    /// The provider as `getSyncInfo` reports it.
     pub fn provider_name(&self) -> &'static str {
         match self.kind {
             RemoteKind::Local => "Local",
             RemoteKind::S3 => "S3",
             RemoteKind::Webdav => "WebDAV",
+            RemoteKind::Gateway => "Gateway",
+            RemoteKind::Aries => "Aries",
+        }
+    }
+
+    /// Gateway: whether pushed files go on to the gateway's own remote (`push_to_cloud`).
+    pub fn push_to_cloud(&self) -> bool {
+        self.push_to_cloud.unwrap_or(true)
+    }
+
+    /// Gateway: the client-side rate limits in effect (the seed's account limits by default).
+    pub fn limit_rules(&self) -> Result<Vec<crate::ratelimit::Rule>, String> {
+        match &self.limits {
+            Some(text) => crate::ratelimit::parse_rules(text),
+            None => Ok(crate::ratelimit::ACCOUNT_RULES.to_vec()),
         }
     }
 
@@ -174,6 +213,19 @@ impl RemoteSpec {
                 }
                 out
             }
+            RemoteKind::Gateway => {
+                let mut out = format!("gateway {}", self.url.as_deref().unwrap_or_default());
+                if !self.push_to_cloud() {
+                    out.push_str(" (push_to_cloud off)");
+                }
+                if let Some(l) = &self.limits {
+                    let _ = write!(out, " (limits {l})");
+                }
+                out
+            }
+            RemoteKind::Aries => {
+                format!("Aries endpoint {}", self.url.as_deref().unwrap_or_default())
+            }
         }
     }
 
@@ -189,6 +241,7 @@ impl RemoteSpec {
             RemoteKind::S3 => 16,
             // WebDAV servers (often a small NAS or a PHP app) do badly with many at once.
             RemoteKind::Webdav => 4,
+            RemoteKind::Gateway | RemoteKind::Aries => 8,
         })
     }
 
@@ -231,6 +284,11 @@ impl RemoteSpec {
             return Err(format!(
                 "ca_cert must be the absolute path of a PEM file, not {ca:?}"
             ));
+        }
+        if self.kind != RemoteKind::Gateway
+            && (self.push_to_cloud.is_some() || self.limits.is_some())
+        {
+            return Err("push_to_cloud and limits are options of a gateway remote only".into());
         }
         match self.kind {
             RemoteKind::Local => {
@@ -292,6 +350,32 @@ impl RemoteSpec {
                     return Err(format!(
                         "the user name {u:?} is empty or contains ':' or control characters"
                     ));
+                }
+            }
+            RemoteKind::Gateway | RemoteKind::Aries => {
+                let what = if self.kind == RemoteKind::Gateway {
+                    "the gateway URL"
+                } else {
+                    "the Aries URL"
+                };
+                let url = self.url.as_deref().unwrap_or_default();
+                if url.is_empty() {
+                    return Err(format!("{what} is missing"));
+                }
+                check_http_url(what, url)?;
+                if self.user.is_some() || self.access_key_id.is_some() {
+                    return Err(format!(
+                        "{what} takes no user or access key id: its token is the remote's secret, kept in the OS keyring"
+                    ));
+                }
+                if self.upload_limit.is_some() || self.download_limit.is_some() {
+                    return Err(
+                        "a push remote takes no bandwidth limits (upload_limit, download_limit)"
+                            .into(),
+                    );
+                }
+                if let Some(l) = &self.limits {
+                    crate::ratelimit::parse_rules(l).map_err(|e| format!("limits: {e}"))?;
                 }
             }
         }

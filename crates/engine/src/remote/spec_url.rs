@@ -4,10 +4,14 @@
 //! /srv/sync                                   a local directory (or file:///srv/sync)
 //! s3://bucket/prefix?endpoint=http://127.0.0.1:9000&region=us-east-1&access_key_id=ID
 //! webdav+https://dav.example.com/remote.php/dav?user=alice
+//! gateway+https://site.example.com/base?push_to_cloud=false&limits=2000/10m,5000/1h
+//! aries+https://aries.example.com
 //! ```
 //!
 //! Options for every kind: `timeout` (seconds), `concurrency`, `upload_limit` and
-//! `download_limit` (bytes per second), `ca_cert` (a PEM file) and `insecure=true`.
+//! `download_limit` (bytes per second; not for push remotes), `ca_cert` (a PEM file) and
+//! `insecure=true`. A gateway also takes `push_to_cloud` (default true) and `limits` (the
+//! client-side rate limits, default the seed's account limits).
 //! A URL with a secret in it (a password before the host, `password=`, `secret_access_key=`)
 //! is refused, and error messages never repeat one.
 
@@ -30,10 +34,12 @@ const SECRET_KEYS: &[&str] = &[
     "passwd",
     "token",
     "session_token",
+    "fb_token",
 ];
 
 const S3_KEYS: &[&str] = &["endpoint", "region", "path_style", "access_key_id"];
 const WEBDAV_KEYS: &[&str] = &["user"];
+const GATEWAY_KEYS: &[&str] = &["push_to_cloud", "limits"];
 const COMMON_KEYS: &[&str] = &[
     "timeout",
     "concurrency",
@@ -63,7 +69,8 @@ const COMPONENT: &AsciiSet = &CONTROLS
 const SEGMENT: &AsciiSet = &COMPONENT.add(b'/');
 
 impl RemoteSpec {
-    /// Parses a remote setting: an absolute path, `file://`, `s3://` or `webdav+http(s)://`.
+    /// Parses a remote setting: an absolute path, `file://`, `s3://`, `webdav+http(s)://`,
+    /// `gateway+http(s)://` or `aries+http(s)://`.
     pub fn parse(s: &str) -> Result<RemoteSpec, RemoteError> {
         let invalid = |reason: String| RemoteError::Invalid {
             remote: redact(s),
@@ -75,11 +82,15 @@ impl RemoteSpec {
             parse_s3(trimmed)
         } else if lower.starts_with("webdav+http://") || lower.starts_with("webdav+https://") {
             parse_webdav(trimmed)
+        } else if lower.starts_with("gateway+http://") || lower.starts_with("gateway+https://") {
+            parse_push(trimmed, RemoteKind::Gateway)
+        } else if lower.starts_with("aries+http://") || lower.starts_with("aries+https://") {
+            parse_push(trimmed, RemoteKind::Aries)
         } else if lower.starts_with("file:") {
             parse_file_url(trimmed)
         } else if let Some((scheme, _)) = trimmed.split_once("://") {
             Err(format!(
-                "unknown remote type {scheme:?}: use an absolute directory path, file://, s3:// or webdav+http(s)://"
+                "unknown remote type {scheme:?}: use an absolute directory path, file://, s3://, webdav+http(s)://, gateway+http(s):// or aries+http(s)://"
             ))
         } else {
             parse_local_path(trimmed)
@@ -133,6 +144,17 @@ impl RemoteSpec {
                 }
                 out
             }
+            RemoteKind::Gateway => {
+                let out = format!("gateway+{}", self.url.as_deref().unwrap_or_default());
+                if let Some(p) = self.push_to_cloud.filter(|p| !p) {
+                    query.push(("push_to_cloud", p.to_string()));
+                }
+                if let Some(l) = &self.limits {
+                    query.push(("limits", l.clone()));
+                }
+                out
+            }
+            RemoteKind::Aries => format!("aries+{}", self.url.as_deref().unwrap_or_default()),
         };
         if let Some(t) = self.timeout_secs {
             query.push(("timeout", t.to_string()));
@@ -167,7 +189,13 @@ pub(crate) fn redact(s: &str) -> String {
         Some((b, q)) => (b, Some(q)),
         None => (s, None),
     };
-    let base = without_password(base);
+    let lower = base.to_ascii_lowercase();
+    // Whatever stands before a push remote's host can only be its token.
+    let base = if lower.starts_with("gateway+") || lower.starts_with("aries+") {
+        without_userinfo(base)
+    } else {
+        without_password(base)
+    };
     let Some(query) = query else {
         return base;
     };
@@ -208,6 +236,20 @@ fn without_password(s: &str) -> String {
             ),
             None => s.to_owned(),
         },
+        None => s.to_owned(),
+    }
+}
+
+/// `scheme://userinfo@host…` with the whole user part replaced by `***`.
+fn without_userinfo(s: &str) -> String {
+    let Some(scheme_end) = s.find("://").map(|i| i + 3) else {
+        return s.to_owned();
+    };
+    let authority_end = s[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(s.len(), |i| scheme_end + i);
+    match s[scheme_end..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &s[..scheme_end], &s[scheme_end + at..]),
         None => s.to_owned(),
     }
 }
@@ -474,6 +516,46 @@ fn parse_webdav(s: &str) -> Result<RemoteSpec, String> {
     Ok(spec)
 }
 
+/// `gateway+http(s)://host[:port][/base]?push_to_cloud=…&limits=…` or
+/// `aries+http(s)://host[:port][/base]`. The token is the remote's secret, never in the URL.
+fn parse_push(s: &str, kind: RemoteKind) -> Result<RemoteSpec, String> {
+    let (prefix, name, keys) = match kind {
+        RemoteKind::Gateway => ("gateway+", "gateway", GATEWAY_KEYS),
+        _ => ("aries+", "Aries", &[][..]),
+    };
+    let inner = &s[prefix.len()..];
+    let (scheme, rest) = inner
+        .split_once("://")
+        .ok_or_else(|| format!("{s:?} is not a {prefix}http(s):// URL"))?;
+    let parts = split_url(rest, s)?;
+    if parts.userinfo.is_some() {
+        return Err(secret_refused(&format!(
+            "a user or token before the host (the {name} token)"
+        )));
+    }
+    let mut spec = RemoteSpec::empty(kind);
+    let base = format!(
+        "{}://{}{}",
+        scheme.to_ascii_lowercase(),
+        parts.authority,
+        parts.path
+    );
+    spec.url = Some(normalize_http_url(&format!("the {name} URL"), &base)?);
+    for (k, v) in apply_common(&mut spec, parse_query(parts.query, keys, name)?)? {
+        match k.as_str() {
+            // Written only when off: on is the default.
+            "push_to_cloud" => spec.push_to_cloud = (!parse_bool(&k, &v)?).then_some(false),
+            "limits" => {
+                let rules =
+                    crate::ratelimit::parse_rules(&v).map_err(|e| format!("limits: {e}"))?;
+                spec.limits = Some(crate::ratelimit::format_rules(&rules));
+            }
+            _ => unreachable!("parse_query only lets gateway and common keys through"),
+        }
+    }
+    Ok(spec)
+}
+
 /// `http(s)://host[:port][/path]` with the host lowercased, the default port and a trailing
 /// `/` dropped, and the path percent-encoded once.
 fn normalize_http_url(what: &str, s: &str) -> Result<String, String> {
@@ -640,6 +722,88 @@ mod tests {
         let spec = RemoteSpec::parse("webdav+https://bob@dav.example.com/").unwrap();
         assert_eq!(spec.user.as_deref(), Some("bob"));
         assert_eq!(spec.to_url(), "webdav+https://dav.example.com?user=bob");
+    }
+
+    #[test]
+    fn gateway_urls() {
+        let spec = roundtrip("gateway+https://site.example.com/base");
+        assert_eq!(spec.kind, RemoteKind::Gateway);
+        assert_eq!(spec.url.as_deref(), Some("https://site.example.com/base"));
+        assert!(spec.push_to_cloud());
+        assert!(spec.needs_secret(), "the fb_token is always needed");
+        assert!(spec.kind.is_push());
+        assert_eq!(spec.provider_name(), "Gateway");
+        assert_eq!(spec.concurrency(), 8);
+        assert_eq!(spec.describe(), "gateway https://site.example.com/base");
+        assert_eq!(
+            spec.limit_rules().unwrap(),
+            crate::ratelimit::ACCOUNT_RULES.to_vec()
+        );
+
+        let spec = roundtrip(
+            "gateway+http://127.0.0.1:8080?push_to_cloud=false&limits=3/2s&timeout=5&concurrency=2&insecure=true",
+        );
+        assert!(!spec.push_to_cloud());
+        assert_eq!(spec.limits.as_deref(), Some("3/2s"));
+        assert_eq!(spec.limit_rules().unwrap().len(), 1);
+        assert_eq!(spec.concurrency(), 2);
+        assert_eq!(
+            spec.describe(),
+            "gateway http://127.0.0.1:8080 (push_to_cloud off) (limits 3/2s)"
+        );
+        roundtrip("gateway+https://h?limits=2000/10m,5000/1h,25000/1d&ca_cert=/etc/ca.pem");
+
+        // Normalized on the way in: the default push_to_cloud vanishes, the host is lowercased.
+        let spec =
+            RemoteSpec::parse("GATEWAY+HTTPS://Site.Example.com:443/?push_to_cloud=yes").unwrap();
+        assert_eq!(spec.to_url(), "gateway+https://site.example.com");
+        assert_eq!(spec.push_to_cloud, None);
+    }
+
+    #[test]
+    fn aries_urls() {
+        let spec = roundtrip("aries+https://aries.example.com/api");
+        assert_eq!(spec.kind, RemoteKind::Aries);
+        assert!(spec.needs_secret());
+        assert!(spec.kind.is_push());
+        assert_eq!(spec.provider_name(), "Aries");
+        assert_eq!(spec.concurrency(), 8);
+        assert_eq!(
+            spec.describe(),
+            "Aries endpoint https://aries.example.com/api"
+        );
+        roundtrip("aries+http://127.0.0.1:9000?timeout=10&concurrency=1");
+    }
+
+    #[test]
+    fn push_remote_errors() {
+        assert!(reason("gateway+https://h?limits=abc").contains("limits"));
+        assert!(reason("gateway+https://h?push_to_cloud=maybe").contains("push_to_cloud"));
+        assert!(reason("gateway+https://h?upload_limit=10").contains("bandwidth"));
+        assert!(reason("aries+https://h?push_to_cloud=false").contains("unknown option"));
+        assert!(reason("aries+https://h?limits=3/2s").contains("unknown option"));
+        assert!(reason("s3://b?limits=3/2s").contains("unknown option"));
+        assert!(reason("gateway+https://h?user=x").contains("unknown option"));
+        assert!(reason("gateway+ftp://h").contains("unknown remote type"));
+        assert!(reason("gateway+https://").contains("not a valid URL"));
+        for url in [
+            "gateway+https://h?fb_token=TOPSECRET",
+            "gateway+https://TOPSECRET@h",
+            "aries+https://me:TOPSECRET@h",
+            "aries+https://h?token=TOPSECRET",
+        ] {
+            let err = RemoteSpec::parse(url).unwrap_err();
+            let text = format!("{err} {err:?}");
+            assert!(text.contains("OS keyring"), "{url}: {text}");
+            assert!(!text.contains("TOPSECRET"), "{url} leaks: {text}");
+        }
+        // JSON input is checked too.
+        let json = r#"{"kind":"s3","bucket":"b","limits":"3/2s"}"#;
+        let spec: RemoteSpec = serde_json::from_str(json).unwrap();
+        assert!(spec.validate().unwrap_err().contains("gateway remote only"));
+        let json = r#"{"kind":"gateway","url":"http://h","pushToCloud":false}"#;
+        let spec: RemoteSpec = serde_json::from_str(json).unwrap();
+        assert_eq!(spec.to_url(), "gateway+http://h?push_to_cloud=false");
     }
 
     #[test]

@@ -19,6 +19,19 @@ const JOB_COLUMNS: &str = "id, folder, job_type, trigger_type, status, started_a
 
 const INTERRUPTED: &str = "interrupted: the process running this job stopped";
 
+/// A job that already ran to its end (a gateway write): recorded at once, final.
+#[derive(Debug, Clone)]
+pub struct FinishedJob<'a> {
+    pub folder: &'a str,
+    pub job_type: JobType,
+    pub trigger: TriggerType,
+    pub status: JobStatus,
+    pub error: Option<&'a str>,
+    pub stats: SyncJobStats,
+    pub metadata: &'a BTreeMap<String, String>,
+    pub log: &'a [(LogLevel, String)],
+}
+
 impl Store {
     /// A new pending job, owned by this process. The folder need not exist: a
     /// request naming an unknown folder still leaves a (failed) record behind.
@@ -101,6 +114,11 @@ impl Store {
             let params = (id, status.as_str(), &now, error, &stats, &metadata);
             query_job(tx, &sql, params)?.ok_or(StoreError::UnknownJob(id))
         })
+    }
+
+    /// Records a finished job with its log in one transaction: nobody sees it half-written.
+    pub fn record_finished_job(&self, job: &FinishedJob<'_>) -> Result<SyncJob, StoreError> {
+        self.write(|tx| insert_finished_job(tx, job))
     }
 
     pub fn job(&self, id: JobId) -> Result<SyncJob, StoreError> {
@@ -291,6 +309,40 @@ impl Store {
             Ok(failed)
         })
     }
+}
+
+/// Inserts a finished job and its log lines in the caller's transaction.
+pub(super) fn insert_finished_job(
+    tx: &Transaction<'_>,
+    job: &FinishedJob<'_>,
+) -> Result<SyncJob, StoreError> {
+    let metadata = encode("job metadata", job.metadata)?;
+    let stats = encode("job stats", &job.stats)?;
+    let now = clock::now();
+    let sql = format!(
+        "INSERT INTO jobs (folder, job_type, trigger_type, status, started_at, ended_at,
+                           error_message, metadata, stats, created_at, updated_at, owner_pid)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?5, ?5, ?9) RETURNING {JOB_COLUMNS}"
+    );
+    let params = (
+        job.folder,
+        job.job_type.as_str(),
+        job.trigger.as_str(),
+        job.status.as_str(),
+        &now,
+        job.error,
+        &metadata,
+        &stats,
+        my_pid(),
+    );
+    let row = query_job(tx, &sql, params)?
+        .ok_or_else(|| StoreError::Corrupt("inserted job was not returned".into()))?;
+    let mut line =
+        tx.prepare_cached("INSERT INTO job_log (job_id, at, level, msg) VALUES (?1, ?2, ?3, ?4)")?;
+    for (level, msg) in job.log {
+        line.execute((row.id, &now, level_str(*level), msg))?;
+    }
+    Ok(row)
 }
 
 fn my_pid() -> i64 {

@@ -16,11 +16,19 @@ use crate::model::JobId;
 mod cache;
 mod device;
 mod folders;
+mod gateway;
 mod index;
 mod jobs;
+mod push_state;
+mod rate_hits;
 mod schema;
 mod settings;
 mod tokens;
+
+pub use gateway::{GatewayFileOp, GatewayFileRow, GatewayTokenRow};
+pub use jobs::FinishedJob;
+
+pub use push_state::PushHash;
 
 /// Stat fields used as the index cache key: unchanged key = unchanged content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -136,6 +136,41 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER jobs_version_delete AFTER DELETE ON jobs
         BEGIN UPDATE jobs_version SET version = version + 1; END;
     "#,
+    // 7: the gateway (seed 003): its tokens (the tokens themselves are in the OS keyring), who
+    // wrote which file and which files stay local-only until they expire, and the hits counted
+    // against its rate limits (kept so that a restart does not reset them).
+    r#"
+    CREATE TABLE gateway_tokens (
+        name TEXT PRIMARY KEY,
+        folder TEXT NOT NULL,
+        account TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE gateway_files (
+        folder TEXT NOT NULL REFERENCES folders (name) ON DELETE CASCADE,
+        path BLOB NOT NULL,
+        account TEXT,
+        local_only INTEGER NOT NULL,
+        expires_at_ms INTEGER,
+        PRIMARY KEY (folder, path)
+    ) WITHOUT ROWID;
+    CREATE INDEX gateway_files_expiring ON gateway_files (expires_at_ms) WHERE expires_at_ms IS NOT NULL;
+    CREATE TABLE rate_hits (
+        key TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX rate_hits_by_time ON rate_hits (at_ms);
+    "#,
+    // 8: what a push remote (gateway, Aries) is known to hold: a path and its content hash
+    // (NULL for a directory), updated after each acknowledged request.
+    r#"
+    CREATE TABLE push_state (
+        folder TEXT NOT NULL REFERENCES folders (name) ON DELETE CASCADE,
+        path BLOB NOT NULL,
+        hash BLOB,
+        PRIMARY KEY (folder, path)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -254,7 +254,11 @@ pub fn run(ctx: &SyncContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, Syn
         .iter()
         .map(|(p, _)| p.as_slice())
         .collect();
-    let opaque = |p: &[u8], is_dir: bool| unreadable.contains(p) || ignores.is_ignored(p, is_dir);
+    // Local-only gateway files (push_to_cloud false) stay out of the remote until they expire.
+    let local_only = store.gateway_local_only(name)?;
+    let opaque = |p: &[u8], is_dir: bool| {
+        unreadable.contains(p) || local_only.contains(p) || ignores.is_ignored(p, is_dir)
+    };
     let local = LocalView::new(&report.entries, &opaque);
 
     // Remote state: every other device's head.

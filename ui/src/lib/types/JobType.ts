@@ -3,4 +3,4 @@
 /**
  * What a job does.
  */
-export type JobType = "sync" | "force_push" | "force_pull";
+export type JobType = "sync" | "force_push" | "force_pull" | "gateway";

@@ -28,7 +28,7 @@ prefix?: string,
  */
 pathStyle: boolean, accessKeyId?: string, 
 /**
- * WebDAV: the base URL, `http(s)://host[:port][/path]`.
+ * WebDAV, gateway, Aries: the base URL, `http(s)://host[:port][/path]`.
  */
 url?: string, 
 /**
@@ -58,4 +58,13 @@ caCert?: string,
 /**
  * Skips certificate checks (a test server with a self-signed certificate).
  */
-acceptInvalidCerts: boolean, };
+acceptInvalidCerts: boolean, 
+/**
+ * Gateway: whether the gateway passes pushed files on to its own remote; absent means true.
+ */
+pushToCloud?: boolean, 
+/**
+ * Gateway: the client-side rate limits, `MAX/WINDOW,…` (`2000/10m,5000/1h,25000/1d`);
+ * absent means the seed's account limits.
+ */
+limits?: string, };

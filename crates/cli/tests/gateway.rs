@@ -1,0 +1,236 @@
+//! Two Syncdesk instances on loopback: A mirrors a folder to B's gateway, B syncs what arrives
+//! on to its S3 remote, and a third device reading that S3 repository sees A's files. Run under
+//! scripts/keyring-session.sh with the test servers started (tokens and the S3 secret live in the
+//! OS keyring).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
+
+use common::{assert_ok, cli, noise, parse, stdout};
+use serde_json::Value;
+use syncdesk_testkit::servers;
+
+struct Instance {
+    state: PathBuf,
+    folder: PathBuf,
+}
+
+impl Instance {
+    fn new(root: &Path, name: &str) -> Instance {
+        Instance {
+            state: root.join(format!("state-{name}")),
+            folder: root.join(format!("folder-{name}")),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        common::run(cli(&self.state).args(args))
+    }
+
+    /// Runs with `input` on stdin (secrets are never arguments).
+    fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut child = cli(&self.state)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run syncdesk-cli");
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("run syncdesk-cli")
+    }
+
+    fn sync(&self, extra: &[&str]) -> Value {
+        let mut args = vec!["--json", "sync", "--folder", "docs", "--yes"];
+        args.extend_from_slice(extra);
+        let out = self.run(&args);
+        assert_ok(&out);
+        parse(&out)
+    }
+
+    fn write(&self, rel: &str, data: &[u8]) {
+        let path = self.folder.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, data).unwrap();
+    }
+
+    /// The folder's files and directories, without Syncdesk's own state.
+    fn tree(&self) -> BTreeMap<String, Vec<u8>> {
+        common::tree(&self.folder)
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with(".syncdesk"))
+            .collect()
+    }
+}
+
+fn s3_remote(prefix: &str) -> String {
+    let s3 = &servers().s3;
+    format!(
+        "s3://{}/{prefix}?endpoint={}&region={}",
+        s3.bucket, s3.endpoint, s3.region
+    )
+}
+
+fn add_s3_folder(d: &Instance, prefix: &str) {
+    let s3 = &servers().s3;
+    assert_ok(&d.run_with_stdin(
+        &[
+            "folder",
+            "add",
+            "docs",
+            d.folder.to_str().unwrap(),
+            "--remote",
+            &s3_remote(prefix),
+            "--access-key-id",
+            &s3.access_key_id,
+            "--secret-stdin",
+        ],
+        &format!("{}\n", s3.secret),
+    ));
+}
+
+/// `serve` on a free port; returns the process and its address.
+fn serve(state: &Path) -> (Child, String) {
+    let mut child = cli(state)
+        .args([
+            "--json",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-background",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run syncdesk-cli serve");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut text = String::new();
+    // Pretty-printed: read until the lines make one JSON document.
+    let ready: Value = loop {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        text.push_str(&line);
+        if let Ok(v) = serde_json::from_str(&text) {
+            break v;
+        }
+    };
+    (child, ready["listen"].as_str().unwrap().to_owned())
+}
+
+fn stop(mut child: Child) {
+    let pid = child.id().to_string();
+    assert_ok(
+        &std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+fn job_of(answer: &Value) -> &Value {
+    common::only_job(answer)
+}
+
+#[test]
+fn a_folder_mirrored_to_another_instance_reaches_its_s3_remote_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = format!("gateway-two-{}", std::process::id());
+    let a = Instance::new(dir.path(), "a");
+    let b = Instance::new(dir.path(), "b");
+    let c = Instance::new(dir.path(), "c");
+
+    // B: a folder synced to S3, and a gateway token whose files land in it.
+    add_s3_folder(&b, &prefix);
+    let out = b.run(&[
+        "gateway",
+        "token",
+        "create",
+        "--folder",
+        "docs",
+        "--account",
+        "alice",
+    ]);
+    assert_ok(&out);
+    let token = stdout(&out).trim().to_owned();
+    assert!(token.starts_with("sdg_"), "{token}");
+    let (server, addr) = serve(&b.state);
+
+    // A: a folder mirrored to B's gateway, keeping the files on B's remote too.
+    assert_ok(&a.run_with_stdin(
+        &[
+            "folder",
+            "add",
+            "docs",
+            a.folder.to_str().unwrap(),
+            "--remote",
+            &format!("gateway+http://{addr}?push_to_cloud=true"),
+            "--token-stdin",
+        ],
+        &format!("{token}\n"),
+    ));
+    a.write("notes/hello.txt", "héllo from A\n".as_bytes());
+    a.write("data/blob.bin", &noise(300_000, 1));
+    a.write("big.txt", "line\n".repeat(80_000).as_bytes());
+    fs::create_dir_all(a.folder.join("empty/inner")).unwrap();
+
+    let first = a.sync(&[]);
+    assert_eq!(job_of(&first)["status"], "succeeded", "{first:#}");
+    assert_eq!(
+        b.tree(),
+        a.tree(),
+        "B holds exactly A's files and directories"
+    );
+
+    // B syncs them on to S3, where another device finds them.
+    let b_job = b.sync(&[]);
+    assert_eq!(job_of(&b_job)["status"], "succeeded", "{b_job:#}");
+    add_s3_folder(&c, &prefix);
+    c.sync(&[]);
+    assert_eq!(c.tree(), a.tree(), "the S3 repository holds A's files");
+
+    // Edits, a delete, a new directory.
+    a.write("notes/hello.txt", b"edited on A\n");
+    fs::remove_file(a.folder.join("data/blob.bin")).unwrap();
+    a.write("new/deep/file.md", b"# new\n");
+    let second = a.sync(&[]);
+    let job = job_of(&second);
+    assert_eq!(job["status"], "succeeded", "{second:#}");
+    assert_eq!(
+        job["stats"]["files_uploaded"], 2,
+        "only what changed is sent: {job:#}"
+    );
+    assert_eq!(b.tree(), a.tree());
+    b.sync(&[]);
+    c.sync(&[]);
+    assert_eq!(c.tree(), a.tree());
+
+    // Nothing changed: nothing is sent.
+    let idle = a.sync(&[]);
+    assert_eq!(job_of(&idle)["stats"]["files_uploaded"], 0, "{idle:#}");
+
+    // A force-pull makes A exactly what the gateway holds; what it replaces is in A's trash.
+    let before = a.tree();
+    a.write("notes/hello.txt", b"local change to drop\n");
+    a.write("stray.txt", b"only on A\n");
+    fs::remove_file(a.folder.join("new/deep/file.md")).unwrap();
+    let pulled = a.sync(&["--push-mode", "force-pull"]);
+    assert_eq!(job_of(&pulled)["status"], "succeeded", "{pulled:#}");
+    assert_eq!(a.tree(), before);
+    let out = a.run(&["--json", "trash", "list", "--folder", "docs"]);
+    assert_ok(&out);
+    let trash = parse(&out).to_string();
+    assert!(trash.contains("stray.txt"), "{trash}");
+    assert!(trash.contains("hello.txt"), "{trash}");
+
+    stop(server);
+}
