@@ -234,3 +234,66 @@ fn a_folder_mirrored_to_another_instance_reaches_its_s3_remote_intact() {
 
     stop(server);
 }
+
+#[test]
+fn with_equal_limits_on_both_sides_the_client_paces_itself_and_draws_no_429() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Instance::new(dir.path(), "a");
+    let b = Instance::new(dir.path(), "b");
+    let remote = dir.path().join("b-remote");
+    assert_ok(&b.run(&[
+        "folder",
+        "add",
+        "docs",
+        b.folder.to_str().unwrap(),
+        "--remote",
+        remote.to_str().unwrap(),
+    ]));
+    // The seed's shape (per-account windows), scaled down from minutes to seconds.
+    let limits = "3/2s,5/4s";
+    assert_ok(&b.run(&["gateway", "settings", "--account-limits", limits]));
+    let out = b.run(&[
+        "gateway",
+        "token",
+        "create",
+        "--folder",
+        "docs",
+        "--account",
+        "alice",
+    ]);
+    assert_ok(&out);
+    let token = stdout(&out).trim().to_owned();
+    let (server, addr) = serve(&b.state);
+
+    assert_ok(&a.run_with_stdin(
+        &[
+            "folder",
+            "add",
+            "docs",
+            a.folder.to_str().unwrap(),
+            "--remote",
+            &format!("gateway+http://{addr}?limits={limits}"),
+            "--token-stdin",
+        ],
+        &format!("{token}\n"),
+    ));
+    for i in 0..8 {
+        a.write(&format!("f{i}.txt"), format!("file {i}\n").as_bytes());
+    }
+    let answer = a.sync(&[]);
+    let job = job_of(&answer);
+    assert_eq!(job["status"], "succeeded", "{answer:#}");
+    assert_eq!(job["stats"]["files_uploaded"], 8, "{job:#}");
+    assert_eq!(b.tree(), a.tree());
+
+    // It waited for its own limiter, not for the server's 429s.
+    assert_eq!(job["stats"]["retries"], 0, "{job:#}");
+    let id = job["id"].to_string();
+    let out = a.run(&["--json", "jobs", "show", &id]);
+    assert_ok(&out);
+    let log = stdout(&out);
+    assert!(log.contains("rate-limited, resuming at"), "{log}");
+    assert!(!log.contains("429"), "{log}");
+
+    stop(server);
+}

@@ -1,5 +1,5 @@
 //! Seed 003, ingress: `POST /service/gateway/sync` and `/sync_3rd` write into a synced folder;
-//! `/list` and `/file` (Syncdesk extensions) let a peer read it back. docs/api.md, "Gateway".
+//! `/list` and `/file` (Syncdesk extensions) let a peer read it back. docs/gateway.md.
 //!
 //! These routes take no API token from the middleware: the caller is a gateway token in the
 //! `fb_token` field, or `Authorization: Token <admin API token>`, which stands for the site

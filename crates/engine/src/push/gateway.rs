@@ -349,6 +349,9 @@ pub(crate) struct Local {
     /// Unreadable paths (and everything below them): never deleted on the gateway.
     unreadable: Vec<RelPath>,
     ignores: Ignores,
+    /// Written through this machine's own gateway with `push_to_cloud` off: they stay here
+    /// until they expire, like files a sync leaves out.
+    local_only: HashSet<RelPath>,
     files: u64,
 }
 
@@ -360,6 +363,7 @@ impl Local {
             .iter()
             .any(|u| u.as_slice() == p || plan::is_below(p, u))
             || self.unpushable.contains(p)
+            || self.local_only.contains(p)
         {
             return true;
         }
@@ -416,13 +420,14 @@ fn scan_local(
     for p in problems {
         reporter.log(LogLevel::Warn, &format!("ignore rules: {p}"));
     }
+    let local_only = store.gateway_local_only(name)?;
     let mut nodes = BTreeMap::new();
     let mut unpushable = BTreeSet::new();
     let mut files = 0;
     let mut links = 0;
     for (p, e) in &report.entries {
         let is_dir = e.kind == LocalKind::Dir;
-        if ignores.is_ignored(p, is_dir) {
+        if ignores.is_ignored(p, is_dir) || local_only.contains(p) {
             continue;
         }
         if std::str::from_utf8(p).is_err() {
@@ -476,6 +481,7 @@ fn scan_local(
         unpushable,
         unreadable: report.unreadable.iter().map(|(p, _)| p.clone()).collect(),
         ignores,
+        local_only,
         files,
     })
 }
