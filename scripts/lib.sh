@@ -38,6 +38,20 @@ cli_release_bin() {
   printf '%s/release/syncdesk-cli\n' "$dir"
 }
 
+# prepare_cli [HINT]: sets CLI to $SYNCDESK_CLI, or builds the release syncdesk-cli and uses it.
+# HINT is added to the error when the build fails (how to run a benchmark without it).
+prepare_cli() {
+  if [[ -n "${SYNCDESK_CLI:-}" ]]; then
+    CLI="$SYNCDESK_CLI"
+  else
+    log "building syncdesk-cli (release; a few minutes the first time)"
+    (cd "$SYNCDESK_ROOT" && cargo build --release -p syncdesk-cli) ||
+      die "release build of syncdesk-cli failed${1:+ ($1)}"
+    CLI="$(cli_release_bin)"
+  fi
+  [[ -x "$CLI" ]] || die "syncdesk-cli not found at $CLI"
+}
+
 # ensure_venv VENV REQUIREMENTS: a Python venv with exactly these pinned packages; (re)made when
 # missing, reinstalled when the requirements (or the Python) change. Debian's python3, with
 # python3-venv from `scripts/setup.sh desktop`, when there is one.

@@ -71,16 +71,6 @@ cleanup() {
 
 say() { printf '%s\n' "$*" | tee -a "$LOG" >&2; }
 
-prepare_cli() {
-  if [[ -n "${SYNCDESK_CLI:-}" ]]; then
-    CLI="$SYNCDESK_CLI"
-  else
-    log "building syncdesk-cli (release; a few minutes the first time)"
-    (cd "$SYNCDESK_ROOT" && cargo build --release -p syncdesk-cli) || die "release build failed"
-    CLI="$(cli_release_bin)"
-  fi
-  [[ -x "$CLI" ]] || die "syncdesk-cli not found at $CLI"
-}
 
 cli() { "$CLI" --state-dir "$WORK/state" "$@"; }
 

@@ -43,16 +43,6 @@ cleanup() {
 
 say() { printf '%s\n' "$*" | tee -a "$LOG" >&2; }
 
-prepare_cli() {
-  if [[ -n "${SYNCDESK_CLI:-}" ]]; then
-    CLI="$SYNCDESK_CLI"
-  else
-    log "building syncdesk-cli (release; a few minutes the first time)"
-    (cd "$SYNCDESK_ROOT" && cargo build --release -p syncdesk-cli) || die "release build failed"
-    CLI="$(cli_release_bin)"
-  fi
-  [[ -x "$CLI" ]] || die "syncdesk-cli not found at $CLI"
-}
 
 write_files() {
   python3 - "$1" "$FILES" "$FILE_BYTES" <<'PY'
@@ -126,6 +116,8 @@ ingress() {
   local want
   want=$(sha256sum "$src" | cut -d' ' -f1)
   before=$(rss_mib "$SERVER_PID")
+  # Resets the peak (VmHWM) to the current RSS, so the peak below is the uploads' alone.
+  echo 5 >"/proc/$SERVER_PID/clear_refs"
   for i in $(seq 1 "$UPLOADS"); do
     curl -sS -o /dev/null -w '%{http_code}\n' -F "fb_token=$TOKEN" -F "path=up/u$i.bin" \
       -F "push_to_cloud=false" -F "file=@$src;type=application/octet-stream" \

@@ -552,17 +552,6 @@ server_versions() {
 
 # --- main ---------------------------------------------------------------------------------------
 
-prepare_cli() {
-  if [[ -n "${SYNCDESK_CLI:-}" ]]; then
-    CLI="$SYNCDESK_CLI"
-  else
-    log "building syncdesk-cli (release)"
-    (cd "$SYNCDESK_ROOT" && cargo build --release -p syncdesk-cli) ||
-      die "release build of syncdesk-cli failed (run with BENCH_TOOLS=rclone to skip it)"
-    CLI="$(cli_release_bin)"
-  fi
-  [[ -x "$CLI" ]] || die "syncdesk-cli not found at $CLI"
-}
 
 prepare_proxy() {
   if [[ -n "${FAULTPROXY:-}" ]]; then
@@ -625,7 +614,7 @@ main() {
   ensure_cargo_on_path
   LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
   prepare_proxy
-  if has_tool syncdesk; then prepare_cli; fi
+  if has_tool syncdesk; then prepare_cli "run with BENCH_TOOLS=rclone to skip it"; fi
   prepare_servers
 
   mkdir -p "$BENCH_DIR" "$BENCH_OUT"

@@ -293,17 +293,6 @@ EOF
 
 # --- main ---------------------------------------------------------------------------------------
 
-prepare_cli() {
-  if [[ -n "${SYNCDESK_CLI:-}" ]]; then
-    CLI="$SYNCDESK_CLI"
-  else
-    log "building syncdesk-cli (release)"
-    (cd "$SYNCDESK_ROOT" && cargo build --release -p syncdesk-cli) ||
-      die "release build of syncdesk-cli failed (run with BENCH_TOOLS='restic rclone' to skip it)"
-    CLI="$(cli_release_bin)"
-  fi
-  [[ -x "$CLI" ]] || die "syncdesk-cli not found at $CLI"
-}
 
 check_space() {
   # Peak use: one dataset's source plus one tool's target (targets are deleted between tools),
@@ -325,7 +314,7 @@ main() {
 
   "$SYNCDESK_ROOT/scripts/setup.sh" base bench
   ensure_cargo_on_path
-  if has_tool syncdesk; then prepare_cli; fi
+  if has_tool syncdesk; then prepare_cli "run with BENCH_TOOLS='restic rclone' to skip it"; fi
 
   mkdir -p "$BENCH_DIR" "$BENCH_OUT"
   check_space

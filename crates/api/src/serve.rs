@@ -80,12 +80,19 @@ impl Server {
     }
 }
 
+/// The most a connection buffers of what the client sends.
+const READ_BUFFER: usize = 64 << 10;
+
 async fn accept(listener: TcpListener, app: axum::Router, mut stopped: watch::Receiver<bool>) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT);
+        .header_read_timeout(HEADER_TIMEOUT)
+        // hyper grows a connection's read buffer up to 400 KiB for a fast sender; with a
+        // hundred uploads at once that is most of the server's memory. 64 KiB keeps loopback
+        // uploads fast and memory flat (headers still fit: they are capped far lower).
+        .max_buf_size(READ_BUFFER);
     let graceful = GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {

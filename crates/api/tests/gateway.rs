@@ -1455,3 +1455,20 @@ fn a_100_mib_multipart_upload_arrives_intact() {
     assert_eq!(blake3::hash(&r.body), want);
     assert!(gw.staged().is_empty(), "{:?}", gw.staged());
 }
+
+#[test]
+fn a_folder_whose_root_is_gone_is_unavailable_and_nothing_is_written() {
+    let gw = Gw::new();
+    let moved = gw.root.with_extension("unmounted");
+    fs::rename(&gw.root, &moved).expect("take the folder away");
+    let msg = refused(
+        &gw.json(
+            SYNC,
+            json!({"fb_token": gw.alice, "path": "a.txt", "raw_content": "x"}),
+        ),
+        503,
+        "folder_unavailable",
+    );
+    assert!(msg.contains(&gw.root.display().to_string()), "{msg}");
+    assert!(!gw.root.exists(), "the gateway did not recreate the folder");
+}

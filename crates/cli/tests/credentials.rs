@@ -11,32 +11,6 @@ use std::process::{Output, Stdio};
 use common::{Device, assert_ok, cli, exit_code, stderr, stdout};
 use syncdesk_testkit::{servers, unique};
 
-/// Runs the CLI with `input` on stdin.
-fn run_with_stdin(d: &Device, args: &[&str], input: &str) -> Output {
-    let mut child = d
-        .cmd()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run syncdesk-cli");
-    child
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("run syncdesk-cli")
-}
-
-fn device(root: &Path, name: &str) -> Device {
-    Device {
-        state: root.join(format!("state-{name}")),
-        folder: root.join(format!("folder-{name}")),
-    }
-}
-
 fn s3_remote(prefix: &str) -> String {
     let s3 = &servers().s3;
     format!(
@@ -47,8 +21,7 @@ fn s3_remote(prefix: &str) -> String {
 
 fn add_encrypted(d: &Device, remote: &str, passphrase: &str) -> Output {
     let s3 = &servers().s3;
-    run_with_stdin(
-        d,
+    d.run_with_stdin(
         &[
             "folder",
             "add",
@@ -94,7 +67,7 @@ fn secrets_stay_in_the_keyring_and_an_encrypted_folder_syncs_between_devices() {
     let passphrase = format!("correct horse {}", unique("pp"));
     let secret = &servers().s3.secret;
 
-    let a = device(root.path(), "a");
+    let a = Device::new(root.path(), "a");
     assert_ok(&add_encrypted(&a, &remote, &passphrase));
     a.write("diary.txt", b"dear diary");
     let out = a.run(&["--verbose", "sync", "--yes"]);
@@ -114,7 +87,7 @@ fn secrets_stay_in_the_keyring_and_an_encrypted_folder_syncs_between_devices() {
     shown.push_str(&stderr(&out));
 
     // A second device opens the same encrypted repository with the passphrase.
-    let b = device(root.path(), "b");
+    let b = Device::new(root.path(), "b");
     let wrong = add_encrypted(&b, &remote, "not the passphrase");
     assert_eq!(exit_code(&wrong), 1, "{}", stdout(&wrong));
     assert!(stderr(&wrong).contains("passphrase"), "{}", stderr(&wrong));
@@ -139,21 +112,19 @@ fn secrets_stay_in_the_keyring_and_an_encrypted_folder_syncs_between_devices() {
 fn the_passphrase_can_be_changed_and_other_devices_then_need_the_new_one() {
     let root = tempfile::tempdir().unwrap();
     let remote = s3_remote(&unique("change"));
-    let a = device(root.path(), "a");
-    let b = device(root.path(), "b");
+    let a = Device::new(root.path(), "a");
+    let b = Device::new(root.path(), "b");
     assert_ok(&add_encrypted(&a, &remote, "old passphrase"));
     assert_ok(&add_encrypted(&b, &remote, "old passphrase"));
     a.write("f.txt", b"v1");
     assert_ok(&a.run(&["sync", "--yes"]));
 
-    let bad = run_with_stdin(
-        &a,
+    let bad = a.run_with_stdin(
         &["folder", "change-passphrase", "docs", "--stdin"],
         "wrong\nnew passphrase\n",
     );
     assert_eq!(exit_code(&bad), 1);
-    assert_ok(&run_with_stdin(
-        &a,
+    assert_ok(&a.run_with_stdin(
         &["folder", "change-passphrase", "docs", "--stdin"],
         "old passphrase\nnew passphrase\n",
     ));
@@ -162,14 +133,12 @@ fn the_passphrase_can_be_changed_and_other_devices_then_need_the_new_one() {
     // b still has the old one: its sync fails clearly until it is given the new one.
     let failed = b.run(&["sync", "--yes"]);
     assert_eq!(exit_code(&failed), 3, "{}", stdout(&failed));
-    let again = run_with_stdin(
-        &b,
+    let again = b.run_with_stdin(
         &["folder", "set-passphrase", "docs", "--stdin"],
         "old passphrase\n",
     );
     assert_eq!(exit_code(&again), 1);
-    assert_ok(&run_with_stdin(
-        &b,
+    assert_ok(&b.run_with_stdin(
         &["folder", "set-passphrase", "docs", "--stdin"],
         "new passphrase\n",
     ));
@@ -180,7 +149,7 @@ fn the_passphrase_can_be_changed_and_other_devices_then_need_the_new_one() {
 #[test]
 fn without_a_keyring_adding_a_folder_with_a_secret_fails_and_says_what_to_do() {
     let root = tempfile::tempdir().unwrap();
-    let d = device(root.path(), "a");
+    let d = Device::new(root.path(), "a");
     let s3 = &servers().s3;
     let mut child = cli(&d.state)
         .args([
@@ -213,7 +182,7 @@ fn without_a_keyring_adding_a_folder_with_a_secret_fails_and_says_what_to_do() {
 #[test]
 fn secrets_are_refused_on_the_command_line() {
     let root = tempfile::tempdir().unwrap();
-    let d = device(root.path(), "a");
+    let d = Device::new(root.path(), "a");
     let out = d.run(&[
         "folder",
         "add",

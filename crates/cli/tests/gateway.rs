@@ -7,70 +7,77 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
+use std::path::Path;
+use std::process::Child;
 
-use common::{assert_ok, cli, noise, parse, stdout};
+use common::{Device, assert_ok, noise, parse, stdout};
 use serde_json::Value;
 use syncdesk_testkit::servers;
 
-struct Instance {
-    state: PathBuf,
-    folder: PathBuf,
+/// Runs `sync --json --yes` of the folder `docs` with `extra` options; its answer.
+fn sync(d: &Device, extra: &[&str]) -> Value {
+    let mut args = vec!["--json", "sync", "--folder", "docs", "--yes"];
+    args.extend_from_slice(extra);
+    let out = d.run(&args);
+    assert_ok(&out);
+    parse(&out)
 }
 
-impl Instance {
-    fn new(root: &Path, name: &str) -> Instance {
-        Instance {
-            state: root.join(format!("state-{name}")),
-            folder: root.join(format!("folder-{name}")),
-        }
-    }
+/// The folder's files and directories, without Syncdesk's own state.
+fn files(d: &Device) -> BTreeMap<String, Vec<u8>> {
+    d.tree()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with(".syncdesk"))
+        .collect()
+}
 
-    fn run(&self, args: &[&str]) -> Output {
-        common::run(cli(&self.state).args(args))
-    }
+/// `serve` on a free port; the process and its address.
+fn serve(state: &Path) -> (Child, String) {
+    let (child, ready) = common::serve(state);
+    (
+        child,
+        ready["listen"]
+            .as_str()
+            .expect("serve prints its address")
+            .to_owned(),
+    )
+}
 
-    /// Runs with `input` on stdin (secrets are never arguments).
-    fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
-        let mut child = cli(&self.state)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run syncdesk-cli");
-        child
-            .stdin
-            .take()
-            .expect("piped stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-        child.wait_with_output().expect("run syncdesk-cli")
-    }
+fn stop(child: Child) {
+    assert_eq!(common::stop(child), 0, "SIGTERM stops serve cleanly");
+}
 
-    fn sync(&self, extra: &[&str]) -> Value {
-        let mut args = vec!["--json", "sync", "--folder", "docs", "--yes"];
-        args.extend_from_slice(extra);
-        let out = self.run(&args);
-        assert_ok(&out);
-        parse(&out)
-    }
+/// A gateway token of `b`'s folder `docs`, for account `alice`.
+fn gateway_token(b: &Device) -> String {
+    let out = b.run(&[
+        "gateway",
+        "token",
+        "create",
+        "--folder",
+        "docs",
+        "--account",
+        "alice",
+    ]);
+    assert_ok(&out);
+    let token = stdout(&out).trim().to_owned();
+    assert!(token.starts_with("sdg_"), "{token}");
+    token
+}
 
-    fn write(&self, rel: &str, data: &[u8]) {
-        let path = self.folder.join(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, data).unwrap();
-    }
-
-    /// The folder's files and directories, without Syncdesk's own state.
-    fn tree(&self) -> BTreeMap<String, Vec<u8>> {
-        common::tree(&self.folder)
-            .into_iter()
-            .filter(|(k, _)| !k.starts_with(".syncdesk"))
-            .collect()
-    }
+/// Adds `a`'s folder `docs` mirrored to the gateway at `remote`, with `token`.
+fn add_mirror(a: &Device, remote: &str, token: &str) {
+    assert_ok(&a.run_with_stdin(
+        &[
+            "folder",
+            "add",
+            "docs",
+            a.folder.to_str().unwrap(),
+            "--remote",
+            remote,
+            "--token-stdin",
+        ],
+        &format!("{token}\n"),
+    ));
 }
 
 fn s3_remote(prefix: &str) -> String {
@@ -81,7 +88,7 @@ fn s3_remote(prefix: &str) -> String {
     )
 }
 
-fn add_s3_folder(d: &Instance, prefix: &str) {
+fn add_s3_folder(d: &Device, prefix: &str) {
     let s3 = &servers().s3;
     assert_ok(&d.run_with_stdin(
         &[
@@ -99,44 +106,6 @@ fn add_s3_folder(d: &Instance, prefix: &str) {
     ));
 }
 
-/// `serve` on a free port; returns the process and its address.
-fn serve(state: &Path) -> (Child, String) {
-    let mut child = cli(state)
-        .args([
-            "--json",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-background",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("run syncdesk-cli serve");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut text = String::new();
-    // Pretty-printed: read until the lines make one JSON document.
-    let ready: Value = loop {
-        let line = lines.next().expect("serve printed its address").unwrap();
-        text.push_str(&line);
-        if let Ok(v) = serde_json::from_str(&text) {
-            break v;
-        }
-    };
-    (child, ready["listen"].as_str().unwrap().to_owned())
-}
-
-fn stop(mut child: Child) {
-    let pid = child.id().to_string();
-    assert_ok(
-        &std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .output()
-            .unwrap(),
-    );
-    assert_eq!(child.wait().unwrap().code(), Some(0));
-}
-
 fn job_of(answer: &Value) -> &Value {
     common::only_job(answer)
 }
@@ -145,87 +114,69 @@ fn job_of(answer: &Value) -> &Value {
 fn a_folder_mirrored_to_another_instance_reaches_its_s3_remote_intact() {
     let dir = tempfile::tempdir().unwrap();
     let prefix = format!("gateway-two-{}", std::process::id());
-    let a = Instance::new(dir.path(), "a");
-    let b = Instance::new(dir.path(), "b");
-    let c = Instance::new(dir.path(), "c");
+    let a = Device::new(dir.path(), "a");
+    let b = Device::new(dir.path(), "b");
+    let c = Device::new(dir.path(), "c");
 
     // B: a folder synced to S3, and a gateway token whose files land in it.
     add_s3_folder(&b, &prefix);
-    let out = b.run(&[
-        "gateway",
-        "token",
-        "create",
-        "--folder",
-        "docs",
-        "--account",
-        "alice",
-    ]);
-    assert_ok(&out);
-    let token = stdout(&out).trim().to_owned();
-    assert!(token.starts_with("sdg_"), "{token}");
+    let token = gateway_token(&b);
     let (server, addr) = serve(&b.state);
 
     // A: a folder mirrored to B's gateway, keeping the files on B's remote too.
-    assert_ok(&a.run_with_stdin(
-        &[
-            "folder",
-            "add",
-            "docs",
-            a.folder.to_str().unwrap(),
-            "--remote",
-            &format!("gateway+http://{addr}?push_to_cloud=true"),
-            "--token-stdin",
-        ],
-        &format!("{token}\n"),
-    ));
+    add_mirror(
+        &a,
+        &format!("gateway+http://{addr}?push_to_cloud=true"),
+        &token,
+    );
     a.write("notes/hello.txt", "héllo from A\n".as_bytes());
     a.write("data/blob.bin", &noise(300_000, 1));
     a.write("big.txt", "line\n".repeat(80_000).as_bytes());
     fs::create_dir_all(a.folder.join("empty/inner")).unwrap();
 
-    let first = a.sync(&[]);
+    let first = sync(&a, &[]);
     assert_eq!(job_of(&first)["status"], "succeeded", "{first:#}");
     assert_eq!(
-        b.tree(),
-        a.tree(),
+        files(&b),
+        files(&a),
         "B holds exactly A's files and directories"
     );
 
     // B syncs them on to S3, where another device finds them.
-    let b_job = b.sync(&[]);
+    let b_job = sync(&b, &[]);
     assert_eq!(job_of(&b_job)["status"], "succeeded", "{b_job:#}");
     add_s3_folder(&c, &prefix);
-    c.sync(&[]);
-    assert_eq!(c.tree(), a.tree(), "the S3 repository holds A's files");
+    sync(&c, &[]);
+    assert_eq!(files(&c), files(&a), "the S3 repository holds A's files");
 
     // Edits, a delete, a new directory.
     a.write("notes/hello.txt", b"edited on A\n");
     fs::remove_file(a.folder.join("data/blob.bin")).unwrap();
     a.write("new/deep/file.md", b"# new\n");
-    let second = a.sync(&[]);
+    let second = sync(&a, &[]);
     let job = job_of(&second);
     assert_eq!(job["status"], "succeeded", "{second:#}");
     assert_eq!(
         job["stats"]["files_uploaded"], 2,
         "only what changed is sent: {job:#}"
     );
-    assert_eq!(b.tree(), a.tree());
-    b.sync(&[]);
-    c.sync(&[]);
-    assert_eq!(c.tree(), a.tree());
+    assert_eq!(files(&b), files(&a));
+    sync(&b, &[]);
+    sync(&c, &[]);
+    assert_eq!(files(&c), files(&a));
 
     // Nothing changed: nothing is sent.
-    let idle = a.sync(&[]);
+    let idle = sync(&a, &[]);
     assert_eq!(job_of(&idle)["stats"]["files_uploaded"], 0, "{idle:#}");
 
     // A force-pull makes A exactly what the gateway holds; what it replaces is in A's trash.
-    let before = a.tree();
+    let before = files(&a);
     a.write("notes/hello.txt", b"local change to drop\n");
     a.write("stray.txt", b"only on A\n");
     fs::remove_file(a.folder.join("new/deep/file.md")).unwrap();
-    let pulled = a.sync(&["--push-mode", "force-pull"]);
+    let pulled = sync(&a, &["--push-mode", "force-pull"]);
     assert_eq!(job_of(&pulled)["status"], "succeeded", "{pulled:#}");
-    assert_eq!(a.tree(), before);
+    assert_eq!(files(&a), before);
     let out = a.run(&["--json", "trash", "list", "--folder", "docs"]);
     assert_ok(&out);
     let trash = parse(&out).to_string();
@@ -238,8 +189,8 @@ fn a_folder_mirrored_to_another_instance_reaches_its_s3_remote_intact() {
 #[test]
 fn with_equal_limits_on_both_sides_the_client_paces_itself_and_draws_no_429() {
     let dir = tempfile::tempdir().unwrap();
-    let a = Instance::new(dir.path(), "a");
-    let b = Instance::new(dir.path(), "b");
+    let a = Device::new(dir.path(), "a");
+    let b = Device::new(dir.path(), "b");
     let remote = dir.path().join("b-remote");
     assert_ok(&b.run(&[
         "folder",
@@ -252,39 +203,22 @@ fn with_equal_limits_on_both_sides_the_client_paces_itself_and_draws_no_429() {
     // The seed's shape (per-account windows), scaled down from minutes to seconds.
     let limits = "3/2s,5/4s";
     assert_ok(&b.run(&["gateway", "settings", "--account-limits", limits]));
-    let out = b.run(&[
-        "gateway",
-        "token",
-        "create",
-        "--folder",
-        "docs",
-        "--account",
-        "alice",
-    ]);
-    assert_ok(&out);
-    let token = stdout(&out).trim().to_owned();
+    let token = gateway_token(&b);
     let (server, addr) = serve(&b.state);
 
-    assert_ok(&a.run_with_stdin(
-        &[
-            "folder",
-            "add",
-            "docs",
-            a.folder.to_str().unwrap(),
-            "--remote",
-            &format!("gateway+http://{addr}?limits={limits}"),
-            "--token-stdin",
-        ],
-        &format!("{token}\n"),
-    ));
+    add_mirror(
+        &a,
+        &format!("gateway+http://{addr}?limits={limits}"),
+        &token,
+    );
     for i in 0..8 {
         a.write(&format!("f{i}.txt"), format!("file {i}\n").as_bytes());
     }
-    let answer = a.sync(&[]);
+    let answer = sync(&a, &[]);
     let job = job_of(&answer);
     assert_eq!(job["status"], "succeeded", "{answer:#}");
     assert_eq!(job["stats"]["files_uploaded"], 8, "{job:#}");
-    assert_eq!(b.tree(), a.tree());
+    assert_eq!(files(&b), files(&a));
 
     // It waited for its own limiter, not for the server's 429s.
     assert_eq!(job["stats"]["retries"], 0, "{job:#}");

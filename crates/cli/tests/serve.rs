@@ -3,11 +3,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
 
-use common::{assert_ok, cli, exit_code, parse, stderr, stdout};
+use common::{assert_ok, cli, exit_code, parse, serve, stderr, stdout, stop};
 use serde_json::Value;
 
 /// The status line and body of `GET path`.
@@ -23,44 +22,6 @@ fn get(addr: &str, path: &str, token: &str) -> (u16, String) {
     let status = answer.split(' ').nth(1).unwrap().parse().unwrap();
     let body = answer.split_once("\r\n\r\n").unwrap().1.to_owned();
     (status, body)
-}
-
-/// Starts `serve` on a free port and returns it with the document it prints when ready.
-fn serve(state: &std::path::Path) -> (Child, Value) {
-    let mut child = cli(state)
-        .args([
-            "--json",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-background",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run syncdesk-cli serve");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut text = String::new();
-    // Pretty-printed: read until the lines make one JSON document.
-    let ready = loop {
-        let line = lines.next().expect("serve printed its address").unwrap();
-        text.push_str(&line);
-        if let Ok(v) = serde_json::from_str::<Value>(&text) {
-            break v;
-        }
-    };
-    (child, ready)
-}
-
-fn stop(mut child: Child) -> i32 {
-    let pid = child.id().to_string();
-    assert_ok(
-        &std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .output()
-            .unwrap(),
-    );
-    child.wait().unwrap().code().unwrap_or(-1)
 }
 
 #[test]

@@ -105,6 +105,7 @@ impl From<GatewayError> for Refusal {
             GatewayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::DiskFull(_) => StatusCode::INSUFFICIENT_STORAGE,
+            GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Engine(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let retry_after = match &e {

@@ -75,12 +75,40 @@ impl World {
 }
 
 impl Device {
+    /// A device with its state and folder under `root`, nothing added yet.
+    pub fn new(root: &Path, name: &str) -> Device {
+        Device {
+            state: root.join(format!("state-{name}")),
+            folder: root.join(format!("folder-{name}")),
+        }
+    }
+
     pub fn cmd(&self) -> Command {
         cli(&self.state)
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
         run(self.cmd().args(args))
+    }
+
+    /// Runs with `input` on stdin (secrets are never arguments).
+    pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .cmd()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run syncdesk-cli");
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("run syncdesk-cli")
     }
 
     /// Runs with `--json` and parses stdout (whatever the exit code).
@@ -197,4 +225,49 @@ pub fn only_job(jobs: &Value) -> &Value {
     let list = jobs.as_array().expect("an array of jobs");
     assert_eq!(list.len(), 1, "{jobs:#}");
     &list[0]
+}
+
+/// Starts `serve --json` on a free port without background syncs; returns the process (its
+/// stderr piped) and the document it prints when ready.
+pub fn serve(state: &Path) -> (std::process::Child, Value) {
+    use std::io::BufRead;
+    let mut child = cli(state)
+        .args([
+            "--json",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-background",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run syncdesk-cli serve");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut text = String::new();
+    // Pretty-printed: read until the lines make one JSON document.
+    let ready = loop {
+        let line = lines
+            .next()
+            .expect("serve printed its address")
+            .expect("read stdout");
+        text.push_str(&line);
+        if let Ok(v) = serde_json::from_str::<Value>(&text) {
+            break v;
+        }
+    };
+    (child, ready)
+}
+
+/// Stops a server with SIGTERM; its exit code.
+pub fn stop(mut child: std::process::Child) -> i32 {
+    let pid = child.id().to_string();
+    assert_ok(
+        &Command::new("kill")
+            .args(["-TERM", &pid])
+            .output()
+            .expect("run kill"),
+    );
+    child.wait().expect("wait for serve").code().unwrap_or(-1)
 }

@@ -200,6 +200,9 @@ pub enum GatewayError {
     RateLimited { retry_after_secs: u64 },
     #[error("{0}")]
     DiskFull(String),
+    /// The folder cannot take writes now: its root is gone or looks unmounted.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
@@ -216,6 +219,7 @@ impl GatewayError {
             GatewayError::TooLarge { .. } => "too_large",
             GatewayError::RateLimited { .. } => "rate_limited",
             GatewayError::DiskFull(_) => "insufficient_storage",
+            GatewayError::Unavailable(_) => "folder_unavailable",
             GatewayError::Engine(e) => e.code(),
         }
     }
@@ -284,7 +288,9 @@ impl Engine {
 
 fn usable_root(engine: &Engine, folder: &Folder) -> Result<(), GatewayError> {
     let root = folder.path.as_path();
-    scan::check_root(root).map_err(|e| EngineError::from(SyncError::from(e)))?;
+    // Not the caller's fault and possibly over soon (a drive being mounted): "unavailable".
+    let unavailable = |e: SyncError| GatewayError::Unavailable(e.to_string());
+    scan::check_root(root).map_err(|e| unavailable(SyncError::from(e)))?;
     if !root.join(STATE_DIR).is_dir()
         && engine
             .store()
@@ -292,10 +298,9 @@ fn usable_root(engine: &Engine, folder: &Folder) -> Result<(), GatewayError> {
             .base_snapshot
             .is_some()
     {
-        return Err(EngineError::from(SyncError::MarkerMissing {
+        return Err(unavailable(SyncError::MarkerMissing {
             path: root.display().to_string(),
-        })
-        .into());
+        }));
     }
     Ok(())
 }

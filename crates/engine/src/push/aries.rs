@@ -22,7 +22,7 @@ use std::fs;
 
 use bytes::Bytes;
 
-use crate::model::{JobStatus, LogLevel, Phase, PushMode, SyncJobStats, SyncPreview};
+use crate::model::{LogLevel, Phase, PushMode, SyncJobStats, SyncPreview};
 use crate::relpath::{self, RelPath};
 use crate::scan::{self, LocalKind, ScanError, ScanOptions};
 use crate::store::StoreError;
@@ -170,14 +170,6 @@ pub fn run(ctx: &super::PushContext<'_>, opts: &SyncOptions) -> Result<SyncOutco
         mode: opts.mode,
         ..Default::default()
     };
-    let done = |status, stats, metadata, preview, message| SyncOutcome {
-        status,
-        preview,
-        stats,
-        snapshot: None,
-        metadata,
-        message,
-    };
     if servers.is_empty() {
         // An empty batch could read as "no servers"; a folder that lost its files (or is not
         // mounted) must not say that.
@@ -186,7 +178,7 @@ pub fn run(ctx: &super::PushContext<'_>, opts: &SyncOptions) -> Result<SyncOutco
             "no server files (*.json) in the folder; nothing was sent",
         );
         metadata.insert("sent".to_owned(), "false".to_owned());
-        return Ok(done(JobStatus::Succeeded, stats, metadata, preview, None));
+        return Ok(SyncOutcome::succeeded(preview, stats, metadata));
     }
 
     let values: Vec<&serde_json::Value> = servers.iter().map(|s| &s.value).collect();
@@ -210,12 +202,12 @@ pub fn run(ctx: &super::PushContext<'_>, opts: &SyncOptions) -> Result<SyncOutco
             ),
         );
         metadata.insert("sent".to_owned(), "false".to_owned());
-        return Ok(done(JobStatus::Succeeded, stats, metadata, preview, None));
+        return Ok(SyncOutcome::succeeded(preview, stats, metadata));
     }
     preview.upload = servers.iter().map(|s| s.file.clone()).collect();
     if opts.dry_run {
         metadata.insert("sent".to_owned(), "false".to_owned());
-        return Ok(done(JobStatus::Succeeded, stats, metadata, preview, None));
+        return Ok(SyncOutcome::succeeded(preview, stats, metadata));
     }
     let token = ctx.secret.expose();
     if token.is_empty() {
@@ -249,7 +241,7 @@ pub fn run(ctx: &super::PushContext<'_>, opts: &SyncOptions) -> Result<SyncOutco
                 reporter.log(LogLevel::Info, &format!("{} ({}): synced", s.name, s.file));
             }
             stats.files_uploaded = servers.len() as u64;
-            return Ok(done(JobStatus::Succeeded, stats, metadata, preview, None));
+            return Ok(SyncOutcome::succeeded(preview, stats, metadata));
         }
         client::Answer::NotSuccessful(body) => (
             "SyncFailed".to_owned(),
@@ -302,13 +294,7 @@ pub fn run(ctx: &super::PushContext<'_>, opts: &SyncOptions) -> Result<SyncOutco
         failures.len(),
         servers.len()
     );
-    Ok(done(
-        JobStatus::Failed,
-        stats,
-        metadata,
-        preview,
-        Some(message),
-    ))
+    Ok(SyncOutcome::failed(preview, stats, metadata, message))
 }
 
 /// Every `*.json` file of the folder (outside `.syncdesk/`, not ignored), in path order, with

@@ -24,12 +24,13 @@ use std::sync::atomic::AtomicBool;
 
 use crate::events::{Reporter, lock};
 use crate::ignores::Ignores;
-use crate::model::{JobStatus, LogLevel, Phase, PushMode, SyncJobStats, SyncPreview};
+use crate::model::{LogLevel, Phase, PushMode, SyncJobStats, SyncPreview};
 use crate::relpath::{self, RelPath};
 use crate::scan::{self, LocalKind, STATE_DIR, ScanError, ScanOptions};
 use crate::store::{IndexRow, PushHash, Store, StoreError};
+use crate::sync::folder_root::{self, FolderRootError};
 use crate::sync::{GUARD_MIN_FILES, GUARD_SHARE, SyncOptions, SyncOutcome};
-use crate::trash::{self, TrashError};
+use crate::trash::TrashError;
 
 pub use client::{Listed, SLOWEST_RATE, TEXT_LIMIT};
 pub use pace::key as rate_key;
@@ -91,6 +92,17 @@ pub enum GatewayPushError {
     Local(String),
 }
 
+impl From<FolderRootError> for GatewayPushError {
+    fn from(e: FolderRootError) -> Self {
+        match e {
+            FolderRootError::Scan(e) => GatewayPushError::Scan(e),
+            FolderRootError::Store(e) => GatewayPushError::Store(e),
+            FolderRootError::MarkerMissing { path } => GatewayPushError::MarkerMissing { path },
+            FolderRootError::Marker { path, source } => GatewayPushError::Marker { path, source },
+        }
+    }
+}
+
 impl GatewayPushError {
     /// A stable code for programs, like `EngineError::code`.
     pub fn code(&self) -> &'static str {
@@ -120,31 +132,14 @@ pub fn run(ctx: &PushContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, Gat
     metadata.insert("mode".into(), opts.mode.as_str().to_owned());
     metadata.insert("remote".into(), spec.describe());
 
-    scan::check_root(root)?;
-    let state = store.push_state(name)?;
-    let marker = root.join(STATE_DIR);
-    if !marker.is_dir() {
-        if !state.is_empty() && opts.mode != PushMode::ForcePull {
-            return Err(GatewayPushError::MarkerMissing {
-                path: root.display().to_string(),
-            });
-        }
-        if !opts.dry_run {
-            std::fs::create_dir(&marker).map_err(|source| GatewayPushError::Marker {
-                path: marker.display().to_string(),
-                source,
-            })?;
-        }
-    }
-    if !opts.dry_run
-        && let Ok(n) = trash::purge(root, trash::RETENTION)
-        && n > 0
-    {
-        reporter.log(
-            LogLevel::Info,
-            &format!("emptied {n} trash batches older than 30 days"),
-        );
-    }
+    // A force-pull may fill a replaced folder: only a push needs it to be the one pushed.
+    let state = folder_root::prepare(
+        root,
+        opts.dry_run,
+        reporter,
+        || store.push_state(name),
+        |s| !s.is_empty() && opts.mode != PushMode::ForcePull,
+    )?;
     let client = Client::new(spec, ctx.secret).map_err(GatewayPushError::Setup)?;
     let stop = AtomicBool::new(false);
 
@@ -219,24 +214,12 @@ pub fn run(ctx: &PushContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, Gat
         );
         reporter.log(LogLevel::Warn, &message);
         metadata.insert("delete_remote".into(), file_deletes.to_string());
-        return Ok(SyncOutcome {
-            status: JobStatus::NeedsConfirmation,
-            preview,
-            stats,
-            snapshot: None,
-            metadata,
-            message: Some(message),
-        });
+        return Ok(SyncOutcome::needs_confirmation(
+            preview, stats, metadata, message,
+        ));
     }
     if opts.dry_run {
-        return Ok(SyncOutcome {
-            status: JobStatus::Succeeded,
-            preview,
-            stats,
-            snapshot: None,
-            metadata,
-            message: None,
-        });
+        return Ok(SyncOutcome::succeeded(preview, stats, metadata));
     }
 
     let total = plan.ops().count();
@@ -274,35 +257,31 @@ pub fn run(ctx: &PushContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, Gat
     stats.bytes_uploaded = done.bytes_uploaded;
     let failures = std::mem::take(&mut *lock(&exec.failures));
     metadata.insert("requests".into(), total.to_string());
+    Ok(finish(
+        preview, stats, metadata, &failures, total, "requests",
+    ))
+}
+
+/// The outcome of a push or pull that ran to the end: failed when any of its `total`
+/// requests (`what`) failed, with the failures in the metadata (at most 50) and the message.
+fn finish(
+    preview: SyncPreview,
+    stats: SyncJobStats,
+    mut metadata: BTreeMap<String, String>,
+    failures: &[String],
+    total: usize,
+    what: &str,
+) -> SyncOutcome {
     if failures.is_empty() {
-        return Ok(SyncOutcome {
-            status: JobStatus::Succeeded,
-            preview,
-            stats,
-            snapshot: None,
-            metadata,
-            message: None,
-        });
+        return SyncOutcome::succeeded(preview, stats, metadata);
     }
-    let message = failure_message(failures.len(), total, "requests", &failures);
+    let message = failure_message(failures.len(), total, what, failures);
     metadata.insert("failed".into(), failures.len().to_string());
     metadata.insert(
         "failures".into(),
-        failures
-            .iter()
-            .take(50)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n"),
+        failures[..failures.len().min(50)].join("\n"),
     );
-    Ok(SyncOutcome {
-        status: JobStatus::Failed,
-        preview,
-        stats,
-        snapshot: None,
-        metadata,
-        message: Some(message),
-    })
+    SyncOutcome::failed(preview, stats, metadata, message)
 }
 
 /// "2 of 5 requests failed: a.txt: HTTP 400 …; b.bin: …".

@@ -13,7 +13,6 @@
 //! tens of MiB), which is what lets a truncated body be retried like any other failure.
 
 use std::convert::Infallible;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -25,7 +24,8 @@ use percent_encoding::percent_decode_str;
 use tokio::sync::Semaphore;
 
 use super::RemoteError;
-use super::failure::{Failure, Label, Trouble, chain, classify, excerpt, opendal_handles};
+use super::failure::{Failure, Label, Trouble, classify, excerpt, opendal_handles};
+use super::http_setup::HttpSetup;
 use super::retry::{
     RetryNotice, RetryObserver, RetryPolicy, human, parse_retry_after, unit_random,
 };
@@ -72,21 +72,14 @@ impl Fetcher {
             remote: config.root_path.clone(),
             reason,
         };
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(config.timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .user_agent(concat!("syncdesk/", env!("CARGO_PKG_VERSION")))
-            // Retries happen in one place, `fetch` below.
-            .retry(reqwest::retry::never());
-        if let Some(path) = &config.ca_cert {
-            builder = builder.tls_certs_merge(load_ca(Path::new(path)).map_err(invalid)?);
+        // Retries happen in one place, `fetch` below.
+        let client = HttpSetup {
+            timeout: config.timeout,
+            ca_cert: config.ca_cert.as_deref(),
+            accept_invalid_certs: config.accept_invalid_certs,
         }
-        if config.accept_invalid_certs {
-            builder = builder.danger_accept_invalid_certs(true);
-        }
-        let client = builder
-            .build()
-            .map_err(|e| invalid(format!("cannot set up the HTTP client: {}", chain(&e))))?;
+        .build(|b| b.pool_idle_timeout(Duration::from_secs(30)).build())
+        .map_err(invalid)?;
         Ok(Fetcher {
             inner: Arc::new(Inner {
                 client,
@@ -101,28 +94,6 @@ impl Fetcher {
             }),
         })
     }
-}
-
-fn load_ca(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
-    let pem = std::fs::read(path).map_err(|e| {
-        format!(
-            "cannot read the CA certificate file {}: {e}",
-            path.display()
-        )
-    })?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-        format!(
-            "the CA certificate file {} is not a PEM certificate: {e}",
-            path.display()
-        )
-    })?;
-    if certs.is_empty() {
-        return Err(format!(
-            "the CA certificate file {} holds no PEM certificate",
-            path.display()
-        ));
-    }
-    Ok(certs)
 }
 
 impl Inner {

@@ -9,11 +9,13 @@
 //! - `dal`: S3 and WebDAV through OpenDAL, over the HTTP client in `http` (timeouts, retries
 //!   from `retry`, bandwidth limits from `throttle`, concurrency, TLS options), which sorts
 //!   what went wrong with `failure`;
+//! - `http_setup`: what every HTTP client of a remote starts from (push clients too);
 //! - `probe`: the "Test connection" check.
 
 mod dal;
 mod failure;
 mod http;
+mod http_setup;
 mod local;
 mod probe;
 mod retry;
@@ -23,6 +25,7 @@ mod throttle;
 
 pub use dal::DalRemote;
 pub(crate) use failure::{Trouble, chain, classify, excerpt};
+pub(crate) use http_setup::HttpSetup;
 pub use local::LocalRemote;
 pub use probe::{PROBE_PREFIX, ProbeReport, ProbeStep, ProbeStepName, probe};
 pub use retry::{RetryNotice, RetryObserver, RetryPolicy};

@@ -4,6 +4,7 @@
 //! sync recovers from.
 
 pub mod apply;
+pub(crate) mod folder_root;
 pub mod plan;
 pub mod trees;
 pub mod upload;
@@ -25,8 +26,9 @@ use crate::remote::RemoteError;
 use crate::repo::{Head, RepoError, Snapshot};
 use crate::scan::{self, LocalKind, STATE_DIR, ScanError, ScanOptions};
 use crate::store::{Device, IndexRow, Store, StoreError};
-use crate::trash::{self, Trash};
+use crate::trash::Trash;
 use apply::{Applier, ApplyError, IndexChange};
+use folder_root::FolderRootError;
 use plan::{Action, HeadRoot, LocalView, Plan, PlanError, PlanInput};
 use trees::{RepoTrees, Totals};
 use upload::{Packer, UploadError, Uploaded};
@@ -82,6 +84,17 @@ pub enum SyncError {
     },
 }
 
+impl From<FolderRootError> for SyncError {
+    fn from(e: FolderRootError) -> Self {
+        match e {
+            FolderRootError::Scan(e) => SyncError::Scan(e),
+            FolderRootError::Store(e) => SyncError::Store(e),
+            FolderRootError::MarkerMissing { path } => SyncError::MarkerMissing { path },
+            FolderRootError::Marker { path, source } => SyncError::Marker { path, source },
+        }
+    }
+}
+
 pub struct SyncContext<'a> {
     /// The folder's remote, opened with its credentials.
     pub access: &'a RepoAccess,
@@ -105,6 +118,55 @@ pub struct SyncOutcome {
     pub message: Option<String>,
 }
 
+impl SyncOutcome {
+    /// Done; like the others, it names no snapshot (a push, or a sync that wrote none).
+    pub fn succeeded(
+        preview: SyncPreview,
+        stats: SyncJobStats,
+        metadata: BTreeMap<String, String>,
+    ) -> SyncOutcome {
+        SyncOutcome::ended(JobStatus::Succeeded, preview, stats, metadata, None)
+    }
+
+    /// Stopped before changing anything; `message` says what to confirm.
+    pub fn needs_confirmation(
+        preview: SyncPreview,
+        stats: SyncJobStats,
+        metadata: BTreeMap<String, String>,
+        message: String,
+    ) -> SyncOutcome {
+        let status = JobStatus::NeedsConfirmation;
+        SyncOutcome::ended(status, preview, stats, metadata, Some(message))
+    }
+
+    /// Ran to the end, but part of it failed; `message` says what.
+    pub fn failed(
+        preview: SyncPreview,
+        stats: SyncJobStats,
+        metadata: BTreeMap<String, String>,
+        message: String,
+    ) -> SyncOutcome {
+        SyncOutcome::ended(JobStatus::Failed, preview, stats, metadata, Some(message))
+    }
+
+    fn ended(
+        status: JobStatus,
+        preview: SyncPreview,
+        stats: SyncJobStats,
+        metadata: BTreeMap<String, String>,
+        message: Option<String>,
+    ) -> SyncOutcome {
+        SyncOutcome {
+            status,
+            preview,
+            stats,
+            snapshot: None,
+            metadata,
+            message,
+        }
+    }
+}
+
 pub fn run(ctx: &SyncContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, SyncError> {
     let SyncContext {
         access,
@@ -123,31 +185,13 @@ pub fn run(ctx: &SyncContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, Syn
     metadata.insert("device".into(), device.id.clone());
 
     // Guards before anything else: the root must be there and be the folder we synced.
-    scan::check_root(root)?;
-    let mut state = store.folder_state(name)?;
-    let marker = root.join(STATE_DIR);
-    if !marker.is_dir() {
-        if state.base_snapshot.is_some() {
-            return Err(SyncError::MarkerMissing {
-                path: root.display().to_string(),
-            });
-        }
-        if !opts.dry_run {
-            std::fs::create_dir(&marker).map_err(|source| SyncError::Marker {
-                path: marker.display().to_string(),
-                source,
-            })?;
-        }
-    }
-    if !opts.dry_run
-        && let Ok(n) = trash::purge(root, trash::RETENTION)
-        && n > 0
-    {
-        reporter.log(
-            LogLevel::Info,
-            &format!("emptied {n} trash batches older than 30 days"),
-        );
-    }
+    let mut state = folder_root::prepare(
+        root,
+        opts.dry_run,
+        reporter,
+        || store.folder_state(name),
+        |s| s.base_snapshot.is_some(),
+    )?;
 
     reporter.phase(Phase::Fetching, 0, 0);
     let repo = access.open_repo()?;
@@ -358,25 +402,13 @@ pub fn run(ctx: &SyncContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, Syn
             reporter.log(LogLevel::Warn, &message);
             metadata.insert("delete_local".into(), local_dels.to_string());
             metadata.insert("delete_remote".into(), remote_dels.to_string());
-            return Ok(SyncOutcome {
-                status: JobStatus::NeedsConfirmation,
-                preview,
-                stats,
-                snapshot: None,
-                metadata,
-                message: Some(message),
-            });
+            return Ok(SyncOutcome::needs_confirmation(
+                preview, stats, metadata, message,
+            ));
         }
     }
     if opts.dry_run {
-        return Ok(SyncOutcome {
-            status: JobStatus::Succeeded,
-            preview,
-            stats,
-            snapshot: None,
-            metadata,
-            message: None,
-        });
+        return Ok(SyncOutcome::succeeded(preview, stats, metadata));
     }
 
     // Upload what is new, then the trees, then the snapshot.
@@ -490,12 +522,8 @@ pub fn run(ctx: &SyncContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, Syn
         }
     }
     Ok(SyncOutcome {
-        status: JobStatus::Succeeded,
-        preview,
-        stats,
         snapshot: Some(snapshot),
-        metadata,
-        message: None,
+        ..SyncOutcome::succeeded(preview, stats, metadata)
     })
 }
 

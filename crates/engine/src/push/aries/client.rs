@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::AriesError;
 use crate::remote::{
-    RemoteSpec, RetryPolicy, Trouble, chain, classify, excerpt, human, parse_retry_after,
+    HttpSetup, RemoteSpec, RetryPolicy, Trouble, classify, excerpt, human, parse_retry_after,
     unit_random,
 };
 
@@ -124,24 +124,15 @@ impl Client {
             (None, _) => return Err(setup("the URL has no host".into())),
         };
         let timeout = Duration::from_secs(spec.timeout_secs().into());
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(timeout)
-            .read_timeout(timeout)
-            .user_agent(concat!("syncdesk/", env!("CARGO_PKG_VERSION")))
-            // Retries happen in one place, `send` below.
-            .retry(reqwest::retry::never());
-        if let Some(path) = &spec.ca_cert {
-            builder = builder.tls_certs_merge(load_ca(path).map_err(setup)?);
-        }
+        // Retries happen in one place, `send` below.
+        let http = HttpSetup::of(spec)
+            .build(|b| b.read_timeout(timeout).build())
+            .map_err(setup)?;
         if spec.accept_invalid_certs {
             tracing::warn!(
                 "certificate checks are off for the Aries endpoint {base}: anyone between us and it can read the token and change the answers"
             );
-            builder = builder.danger_accept_invalid_certs(true);
         }
-        let http = builder
-            .build()
-            .map_err(|e| setup(format!("cannot set up the HTTP client: {}", chain(&e))))?;
         let runtime = RUNTIME
             .as_ref()
             .map_err(|e| setup(format!("cannot start the network I/O thread: {e}")))?
@@ -309,19 +300,6 @@ impl Client {
 /// Statuses worth asking again: the endpoint is busy, restarting or rate limiting.
 fn retryable(status: u16) -> bool {
     matches!(status, 408 | 429) || ((500..600).contains(&status) && !matches!(status, 501 | 505))
-}
-
-fn load_ca(path: &str) -> Result<Vec<reqwest::Certificate>, String> {
-    let pem = std::fs::read(path)
-        .map_err(|e| format!("cannot read the CA certificate file {path}: {e}"))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|e| format!("the CA certificate file {path} is not a PEM certificate: {e}"))?;
-    if certs.is_empty() {
-        return Err(format!(
-            "the CA certificate file {path} holds no PEM certificate"
-        ));
-    }
-    Ok(certs)
 }
 
 #[cfg(test)]

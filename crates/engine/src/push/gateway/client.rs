@@ -18,13 +18,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
-use reqwest::blocking::{Client as Http, RequestBuilder, Response, multipart};
+use reqwest::blocking::{Client as Http, ClientBuilder, RequestBuilder, Response, multipart};
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use serde::Deserialize;
 
 use super::plan::Op;
 use crate::relpath;
-use crate::remote::{RemoteSpec, Trouble, chain, classify, excerpt, parse_retry_after};
+use crate::remote::{HttpSetup, RemoteSpec, Trouble, chain, classify, excerpt, parse_retry_after};
 use crate::secrets::Secret;
 
 /// Larger files, and files that are not UTF-8 text, go as multipart uploads.
@@ -107,31 +107,22 @@ impl Client {
             })
             .unwrap_or_else(|| base.clone());
         let timeout = Duration::from_secs(spec.timeout_secs().into());
-        let mut builder = Http::builder()
-            .connect_timeout(timeout)
-            // Per request instead, sized to what it moves.
-            .timeout(None)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .user_agent(concat!("syncdesk/", env!("CARGO_PKG_VERSION")))
-            // Retries happen in one place, `send.rs`.
-            .retry(reqwest::retry::never());
-        #[cfg(target_os = "linux")]
-        {
-            builder = builder.tcp_user_timeout(timeout);
-        }
-        if let Some(path) = &spec.ca_cert {
-            builder = builder.tls_certs_merge(load_ca(Path::new(path))?);
-        }
+        // Retries happen in one place, `send.rs`.
+        let http = HttpSetup::of(spec).build(|b| {
+            let builder = ClientBuilder::from(b)
+                // Per request instead, sized to what it moves.
+                .timeout(None)
+                .pool_idle_timeout(Duration::from_secs(30));
+            #[cfg(target_os = "linux")]
+            let builder = builder.tcp_user_timeout(timeout);
+            builder.build()
+        })?;
         if spec.accept_invalid_certs {
             tracing::warn!(
                 "certificate checks are off for {}: anyone between us and the gateway can read and change what is pushed",
                 spec.describe()
             );
-            builder = builder.danger_accept_invalid_certs(true);
         }
-        let http = builder
-            .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {}", chain(&e)))?;
         Ok(Client {
             http,
             base,
@@ -473,26 +464,4 @@ impl Write for HashingWriter<'_> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
-}
-
-fn load_ca(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
-    let pem = std::fs::read(path).map_err(|e| {
-        format!(
-            "cannot read the CA certificate file {}: {e}",
-            path.display()
-        )
-    })?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-        format!(
-            "the CA certificate file {} is not a PEM certificate: {e}",
-            path.display()
-        )
-    })?;
-    if certs.is_empty() {
-        return Err(format!(
-            "the CA certificate file {} holds no PEM certificate",
-            path.display()
-        ));
-    }
-    Ok(certs)
 }

@@ -240,6 +240,20 @@ mod tests {
         false
     }
 
+    /// A plain push: no listing, nothing kept.
+    fn two_way(
+        local: &BTreeMap<RelPath, Node>,
+        state: &BTreeMap<RelPath, Option<[u8; 32]>>,
+    ) -> Plan {
+        plan(&PlanInput {
+            local,
+            state,
+            listed: None,
+            force: false,
+            keep: &never,
+        })
+    }
+
     #[test]
     fn first_push_sends_empty_dirs_then_files() {
         let local = map(&[
@@ -274,13 +288,7 @@ mod tests {
             ("gone/sub/f", Some([3; 32])),
             ("gone/g", Some([4; 32])),
         ]);
-        let plan = plan(&PlanInput {
-            local: &local,
-            state: &state,
-            listed: None,
-            force: false,
-            keep: &never,
-        });
+        let plan = two_way(&local, &state);
         assert_eq!(
             show(&plan),
             vec![
@@ -297,13 +305,7 @@ mod tests {
         // "p" was a file and is now a directory; "q" was a directory and is now a file.
         let local = map(&[("p", Node::Dir), ("p/in", file(1)), ("q", file(2))]);
         let state = map(&[("p", Some([7; 32])), ("q", None), ("q/old", Some([8; 32]))]);
-        let plan = plan(&PlanInput {
-            local: &local,
-            state: &state,
-            listed: None,
-            force: false,
-            keep: &never,
-        });
+        let plan = two_way(&local, &state);
         assert_eq!(
             show(&plan),
             vec![
@@ -515,13 +517,7 @@ mod tests {
                     }
                 }
             }
-            let again = plan(&PlanInput {
-                local: &local,
-                state: &gw.held,
-                listed: None,
-                force: false,
-                keep: &never,
-            });
+            let again = two_way(&local, &gw.held);
             prop_assert!(again.is_empty(), "{:?}", show(&again));
         }
     }

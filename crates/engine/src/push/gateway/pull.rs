@@ -11,9 +11,9 @@ use std::sync::atomic::AtomicBool;
 
 use super::client::Client;
 use super::send::{Gave, Sender, run_wave};
-use super::{GatewayPushError, Local, Node, failure_message, fatal, plan::is_below, safe_path};
+use super::{GatewayPushError, Local, Node, fatal, finish, plan::is_below, safe_path};
 use crate::events::lock;
-use crate::model::{JobStatus, LogLevel, Phase, SyncJobStats, SyncPreview};
+use crate::model::{LogLevel, Phase, SyncJobStats, SyncPreview};
 use crate::push::PushContext;
 use crate::relpath::{self, RelPath};
 use crate::scan::temp_name;
@@ -49,7 +49,7 @@ struct Download {
 pub fn run(
     p: &Pull<'_>,
     opts: &SyncOptions,
-    mut metadata: BTreeMap<String, String>,
+    metadata: BTreeMap<String, String>,
 ) -> Result<SyncOutcome, GatewayPushError> {
     let PushContext {
         store,
@@ -181,14 +181,7 @@ pub fn run(
     };
     reporter.update_stats(|s| s.files_scanned = p.local.files);
     if opts.dry_run {
-        return Ok(SyncOutcome {
-            status: JobStatus::Succeeded,
-            preview,
-            stats,
-            snapshot: None,
-            metadata,
-            message: None,
-        });
+        return Ok(SyncOutcome::succeeded(preview, stats, metadata));
     }
 
     // Out of the way first, then directories, then the files, then what the gateway lacks.
@@ -293,43 +286,18 @@ pub fn run(
     stats.files_downloaded = done.files_downloaded;
     stats.bytes_downloaded = done.bytes_downloaded;
     stats.files_deleted = done.files_deleted;
-    if failed.is_empty() {
-        return Ok(SyncOutcome {
-            status: JobStatus::Succeeded,
-            preview,
-            stats,
-            snapshot: None,
-            metadata,
-            message: None,
-        });
-    }
     let lines: Vec<String> = failed
         .iter()
         .map(|(path, why)| format!("{}: {why}", relpath::display(path)))
         .collect();
-    metadata.insert("failed".into(), lines.len().to_string());
-    metadata.insert(
-        "failures".into(),
-        lines
-            .iter()
-            .take(50)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n"),
-    );
-    Ok(SyncOutcome {
-        status: JobStatus::Failed,
-        message: Some(failure_message(
-            lines.len(),
-            downloads.len(),
-            "files",
-            &lines,
-        )),
+    Ok(finish(
         preview,
         stats,
-        snapshot: None,
         metadata,
-    })
+        &lines,
+        downloads.len(),
+        "files",
+    ))
 }
 
 fn stop(p: &Pull<'_>, slot: &Mutex<Option<GatewayPushError>>, e: GatewayPushError) {
