@@ -10,8 +10,9 @@
 # Runs inside scripts/keyring-session.sh (tokens live in the OS keyring). Installs a Python venv
 # in target/fuzz-venv from tests/api/requirements-fuzz.txt, builds syncdesk-cli (set
 # SYNCDESK_CLI=path to use another binary instead), starts it on a free loopback port with a
-# fresh state directory (one folder `docs` on a local remote, background syncs paused, an admin
-# and a read-only token), and stops it at the end.
+# fresh state directory (one folder `docs` on a local remote, background syncs paused, the
+# gateway and its drop box writing into `docs`, an admin and a read-only token), and stops it
+# at the end.
 #
 # Knobs: SYNCDESK_FUZZ_EXAMPLES (test cases per operation and phase; default 800, about two
 # minutes of fuzzing on 2 cores), SYNCDESK_FUZZ_SEED (schemathesis' seed; random by default,
@@ -137,6 +138,9 @@ main() {
   cli folder add docs "$WORK/docs" --remote "$WORK/remote" >/dev/null
   # No boot, scheduled or watched sync: the doc examples' job ids are then theirs.
   cli pause >/dev/null
+  # The gateway writes into `docs`, and its drop box is open: every generated path and body
+  # then meets the real confinement and limit checks instead of a "not enabled" refusal.
+  cli gateway settings --folder docs --sync-by-3rd on --sync-by-3rd-public on >/dev/null
   TOKEN="$(create_token admin fuzz)"
   local readonly_token
   readonly_token="$(create_token read-only fuzz-read-only)"

@@ -159,26 +159,24 @@ fn two_processes_syncing_at_the_same_moment_converge_without_losing_updates() {
     for round in 0..rounds(50) {
         let mut written = edit(&a, "a", round, 4, &mut rng);
         written.extend(edit(&b, "b", round, 4, &mut rng));
-        let mut pa = a
-            .cmd()
-            .args(["sync", "--yes"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        let mut pb = b
-            .cmd()
-            .args(["sync", "--yes"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        assert!(
-            pa.wait().expect("wait a").success(),
-            "round {round}: a failed"
-        );
-        assert!(
-            pb.wait().expect("wait b").success(),
-            "round {round}: b failed"
-        );
+        let spawn = |d: &Device| {
+            d.cmd()
+                .args(["sync", "--yes"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        };
+        let (pa, pb) = (spawn(&a), spawn(&b));
+        for (name, p) in [("a", pa), ("b", pb)] {
+            let out = p.wait_with_output().expect("wait");
+            assert!(
+                out.status.success(),
+                "round {round}: {name} failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         sync_ok(&a);
         sync_ok(&b);
         sync_ok(&a);

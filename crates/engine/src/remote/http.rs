@@ -266,7 +266,16 @@ impl Inner {
             Some(Ok(resp)) => resp,
         };
         progress.moved();
-        let status = resp.status();
+        let mut status = resp.status();
+        if parts.method.as_str() == "MKCOL"
+            && status == StatusCode::FORBIDDEN
+            && self.is_collection(parts).await
+        {
+            // Two clients creating the same collection at once: Apache's mod_dav_fs answers
+            // the loser 403 ("File exists"). The collection is there, which is all MKCOL is
+            // asked for; 405 is how OpenDAL hears "already exists".
+            status = StatusCode::METHOD_NOT_ALLOWED;
+        }
         if !opendal_handles(status) {
             let retry_after = resp
                 .headers()
@@ -319,6 +328,29 @@ impl Inner {
         };
         head.body(HttpBody::new(futures::stream::iter(chunks), size))
             .map_err(|e| Trouble::Broken(format!("cannot pass on the response: {e}")))
+    }
+
+    /// Whether `parts.uri` names an existing collection, asked with `PROPFIND` (depth 0).
+    /// Any failure counts as "no": the caller then reports its own status.
+    async fn is_collection(&self, parts: &http::request::Parts) -> bool {
+        let Ok(propfind) = Method::from_bytes(b"PROPFIND") else {
+            return false;
+        };
+        let resp = self
+            .client
+            .request(propfind, parts.uri.to_string())
+            .headers(parts.headers.clone())
+            .header("Depth", "0")
+            .timeout(self.timeout)
+            .send()
+            .await;
+        match resp {
+            Ok(resp) if resp.status() == StatusCode::MULTI_STATUS => resp
+                .text()
+                .await
+                .is_ok_and(|body| body.contains("collection")),
+            _ => false,
+        }
     }
 
     /// The request body in slices, each after the upload limit allows it.
