@@ -26,7 +26,7 @@ use crate::events::{Reporter, lock};
 use crate::ignores::Ignores;
 use crate::model::{LogLevel, Phase, PushMode, SyncJobStats, SyncPreview};
 use crate::relpath::{self, RelPath};
-use crate::scan::{self, LocalKind, STATE_DIR, ScanError, ScanOptions};
+use crate::scan::{self, LocalKind, STATE_DIR, ScanError};
 use crate::store::{IndexRow, PushHash, Store, StoreError};
 use crate::sync::folder_root::{self, FolderRootError};
 use crate::sync::{GUARD_MIN_FILES, GUARD_SHARE, SyncOptions, SyncOutcome};
@@ -366,39 +366,7 @@ fn scan_local(
     opts: &SyncOptions,
 ) -> Result<Local, GatewayPushError> {
     let index = store.load_index(name)?;
-    let report = scan::scan(
-        root,
-        &index,
-        &ScanOptions {
-            force_rehash: opts.force,
-        },
-        &|p| reporter.set(p.files, p.bytes_hashed),
-    )?;
-    for (path, why) in &report.unreadable {
-        reporter.log(
-            LogLevel::Warn,
-            &format!(
-                "left as it is on the gateway, cannot read {}: {why}",
-                relpath::display(path)
-            ),
-        );
-    }
-    for (path, why) in &report.skipped {
-        reporter.log(
-            LogLevel::Info,
-            &format!("not pushed: {} ({why})", relpath::display(path)),
-        );
-    }
-    if !opts.dry_run && !report.temp_files.is_empty() {
-        // Ours, and no other sync of this folder runs (we hold its lock): left by a crash.
-        for p in &report.temp_files {
-            let _ = std::fs::remove_file(relpath::to_path(root, p));
-        }
-    }
-    let (ignores, problems) = Ignores::load(root, report.entries.keys());
-    for p in problems {
-        reporter.log(LogLevel::Warn, &format!("ignore rules: {p}"));
-    }
+    let (report, ignores) = folder_root::scan(root, &index, opts, reporter, "pushed")?;
     let local_only = store.gateway_local_only(name)?;
     let mut nodes = BTreeMap::new();
     let mut unpushable = BTreeSet::new();

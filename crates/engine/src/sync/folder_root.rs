@@ -1,14 +1,19 @@
-//! The checks a sync and a push both make before touching a folder: its root is there, it
-//! is the folder synced before (its `.syncdesk` marker), and old trash batches are emptied.
+//! What a sync and a push both do before touching a folder: check that its root is there and
+//! is the folder synced before (its `.syncdesk` marker), empty old trash batches, and scan it.
 //! Each caller maps [`FolderRootError`] to its own error, with its own wording.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::events::Reporter;
+use crate::ignores::Ignores;
 use crate::model::LogLevel;
-use crate::scan::{self, STATE_DIR, ScanError};
-use crate::store::StoreError;
+use crate::relpath::{self, RelPath};
+use crate::scan::{self, STATE_DIR, ScanError, ScanOptions, ScanReport};
+use crate::store::{IndexRow, StoreError};
 use crate::trash;
+
+use super::SyncOptions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FolderRootError {
@@ -64,4 +69,57 @@ pub(crate) fn prepare<S>(
         );
     }
     Ok(state)
+}
+
+/// Scans the folder and loads its ignore rules, logging what the scan had to leave out and
+/// any broken rule; removes the temp files an interrupted run left. `job` names the work in
+/// those lines ("synced", "pushed").
+pub(crate) fn scan(
+    root: &Path,
+    index: &HashMap<RelPath, IndexRow>,
+    opts: &SyncOptions,
+    reporter: &Reporter,
+    job: &str,
+) -> Result<(ScanReport, Ignores), ScanError> {
+    let report = scan::scan(
+        root,
+        index,
+        &ScanOptions {
+            force_rehash: opts.force,
+        },
+        &|p| reporter.set(p.files, p.bytes_hashed),
+    )?;
+    for (path, why) in &report.unreadable {
+        reporter.log(
+            LogLevel::Warn,
+            &format!(
+                "left unchanged, cannot read {}: {why}",
+                relpath::display(path)
+            ),
+        );
+    }
+    for (path, why) in &report.skipped {
+        reporter.log(
+            LogLevel::Info,
+            &format!("not {job}: {} ({why})", relpath::display(path)),
+        );
+    }
+    if !opts.dry_run && !report.temp_files.is_empty() {
+        // Ours, and no other run on this folder goes on (the caller holds its lock): left by
+        // a crash.
+        let removed = report
+            .temp_files
+            .iter()
+            .filter(|p| std::fs::remove_file(relpath::to_path(root, p)).is_ok())
+            .count();
+        reporter.log(
+            LogLevel::Info,
+            &format!("removed {removed} unfinished file(s) left by an interrupted run"),
+        );
+    }
+    let (ignores, problems) = Ignores::load(root, report.entries.keys());
+    for p in problems {
+        reporter.log(LogLevel::Warn, &format!("ignore rules: {p}"));
+    }
+    Ok((report, ignores))
 }

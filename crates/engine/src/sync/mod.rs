@@ -17,14 +17,13 @@ use crate::access::RepoAccess;
 use crate::clock;
 use crate::echo::EchoLog;
 use crate::events::Reporter;
-use crate::ignores::Ignores;
 use crate::model::{
     Folder, JobId, JobStatus, LogLevel, Phase, PushMode, SyncJobStats, SyncPreview,
 };
 use crate::relpath::{self, RelPath};
 use crate::remote::RemoteError;
 use crate::repo::{Head, RepoError, Snapshot};
-use crate::scan::{self, LocalKind, STATE_DIR, ScanError, ScanOptions};
+use crate::scan::{self, LocalKind, STATE_DIR, ScanError};
 use crate::store::{Device, IndexRow, Store, StoreError};
 use crate::trash::Trash;
 use apply::{Applier, ApplyError, IndexChange};
@@ -243,14 +242,7 @@ pub fn run(ctx: &SyncContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, Syn
     // Local state.
     reporter.phase(Phase::Scanning, 0, 0);
     let index = store.load_index(name)?;
-    let report = scan::scan(
-        root,
-        &index,
-        &ScanOptions {
-            force_rehash: opts.force,
-        },
-        &|p| reporter.set(p.files, p.bytes_hashed),
-    )?;
+    let (report, ignores) = folder_root::scan(root, &index, opts, reporter, "synced")?;
     for group in &report.clashes {
         let names: Vec<String> = group.iter().map(|p| relpath::display(p)).collect();
         reporter.log(
@@ -261,38 +253,7 @@ pub fn run(ctx: &SyncContext<'_>, opts: &SyncOptions) -> Result<SyncOutcome, Syn
             ),
         );
     }
-    for (path, why) in &report.unreadable {
-        reporter.log(
-            LogLevel::Warn,
-            &format!(
-                "left unchanged, cannot read {}: {why}",
-                relpath::display(path)
-            ),
-        );
-    }
-    for (path, why) in &report.skipped {
-        reporter.log(
-            LogLevel::Info,
-            &format!("not synced: {} ({why})", relpath::display(path)),
-        );
-    }
-    if !opts.dry_run && !report.temp_files.is_empty() {
-        // Ours, and no other sync of this folder runs (we hold its lock): left by a crash.
-        let removed = report
-            .temp_files
-            .iter()
-            .filter(|p| std::fs::remove_file(relpath::to_path(root, p)).is_ok())
-            .count();
-        reporter.log(
-            LogLevel::Info,
-            &format!("removed {removed} unfinished download(s) left by an interrupted sync"),
-        );
-    }
     metadata.insert("name_clashes".into(), report.clashes.len().to_string());
-    let (ignores, problems) = Ignores::load(root, report.entries.keys());
-    for p in problems {
-        reporter.log(LogLevel::Warn, &format!("ignore rules: {p}"));
-    }
     let unreadable: HashSet<&[u8]> = report
         .unreadable
         .iter()
