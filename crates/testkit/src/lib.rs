@@ -7,12 +7,14 @@
 //!   the requests it sees.
 //! - [`aries::AriesServer`]: a contract server for the Aries sync API (seed 002), also run as
 //!   the `aries-server` binary.
+//! - [`flags::pairs`]: the command-line flags of the binaries.
 //! - [`unique()`]: names that do not collide between tests, runs and processes.
 //!
 //! Everything here is synchronous and usable from ordinary `#[test]` functions.
 
 pub mod aries;
 pub mod backend;
+pub mod flags;
 mod http1;
 mod proxy;
 

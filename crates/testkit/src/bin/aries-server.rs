@@ -13,6 +13,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use syncdesk_testkit::aries::{AriesConfig, AriesServer};
+use syncdesk_testkit::flags;
 
 const USAGE: &str = "usage: aries-server [--listen HOST:PORT] --token TOKEN [--images ID,ID,...]";
 
@@ -25,21 +26,7 @@ fn parse_args() -> Result<Args, String> {
     let mut listen = "127.0.0.1:0".to_string();
     let mut token = None;
     let mut images = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n.to_string(), Some(v.to_string())),
-            None => (arg.clone(), None),
-        };
-        if name == "-h" || name == "--help" {
-            return Err(USAGE.to_string());
-        }
-        let value = match inline {
-            Some(v) => v,
-            None => args
-                .next()
-                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))?,
-        };
+    for (name, value) in flags::pairs(std::env::args().skip(1), USAGE)? {
         match name.as_str() {
             "--listen" => listen = value,
             "--token" => token = Some(value),

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use syncdesk_testkit::{Counts, FaultProxy};
+use syncdesk_testkit::{Counts, FaultProxy, flags};
 
 const USAGE: &str = "usage: faultproxy --upstream URL [--listen HOST:PORT] [--count-file PATH] \
                      [--interval-ms MS]";
@@ -32,21 +32,7 @@ fn parse_args() -> Result<Args, String> {
     let mut listen = "127.0.0.1:0".to_string();
     let mut count_file = None;
     let mut interval = Duration::from_secs(1);
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n.to_string(), Some(v.to_string())),
-            None => (arg.clone(), None),
-        };
-        if name == "-h" || name == "--help" {
-            return Err(USAGE.to_string());
-        }
-        let value = match inline {
-            Some(v) => v,
-            None => args
-                .next()
-                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))?,
-        };
+    for (name, value) in flags::pairs(std::env::args().skip(1), USAGE)? {
         match name.as_str() {
             "--upstream" => upstream = Some(value),
             "--listen" => listen = value,
